@@ -1,0 +1,73 @@
+-- Order lines with the credited rep and amounts in the base currency (FX of the order date).
+with
+
+orders as (
+
+    select order_id, account_id, rep_id, channel, order_date, currency, status
+    from {{ ref('int_orders__validated') }}
+
+),
+
+lines as (
+
+    select order_line_id, order_id, product_id, quantity, unit_price, unit_cost, discount
+    from {{ ref('int_order_lines__validated') }}
+
+),
+
+fx as (
+
+    select rate_date, currency, rate_to_base
+    from {{ ref('int_fx_rates__validated') }}
+
+),
+
+plan as (
+
+    select base_currency from {{ ref('stg_plan_rules__plan_info') }}
+
+),
+
+converted as (
+
+    select
+        lines.order_line_id,
+        lines.order_id,
+        orders.order_date,
+        orders.account_id,
+        orders.rep_id,
+        orders.channel,
+        orders.status as order_status,
+        orders.currency,
+        lines.product_id,
+        lines.quantity,
+        case when orders.currency = plan.base_currency then 1 else fx.rate_to_base end as fx_rate,
+        lines.quantity * lines.unit_price * (1 - coalesce(lines.discount, 0)) as net_amount,
+        lines.quantity * coalesce(lines.unit_cost, 0) as cost_amount,
+        coalesce(lines.unit_cost, 0) as unit_cost
+    from lines
+    inner join orders on lines.order_id = orders.order_id
+    cross join plan
+    left join fx
+        on orders.currency = fx.currency and orders.order_date = fx.rate_date
+
+)
+
+select
+    order_line_id,
+    order_id,
+    order_date,
+    account_id,
+    rep_id,
+    channel,
+    order_status,
+    currency,
+    product_id,
+    quantity,
+    unit_cost,
+    fx_rate,
+    round(net_amount, 2) as net_amount,
+    round(net_amount * fx_rate, 2) as net_amount_base,
+    round(cost_amount * fx_rate, 2) as cost_base
+from converted
+where fx_rate is not null

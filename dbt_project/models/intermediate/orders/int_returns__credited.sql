@@ -1,0 +1,33 @@
+-- Returns booked on their return date, credited to the order's rep, at the order date's FX rate;
+-- the cost of the returned goods is reversed with them.
+with
+
+returns as (
+
+    select return_id, order_line_id, return_date, quantity, amount
+    from {{ ref('int_returns__validated') }}
+
+),
+
+lines as (
+
+    select order_line_id, order_id, order_date, account_id, rep_id, channel, order_status, fx_rate, unit_cost
+    from {{ ref('int_order_lines__credited') }}
+
+)
+
+select
+    returns.return_id,
+    returns.order_line_id,
+    lines.order_id,
+    lines.order_date,
+    returns.return_date,
+    lines.account_id,
+    lines.rep_id,
+    lines.channel,
+    returns.quantity,
+    round(returns.amount * lines.fx_rate, 2) as amount_base,
+    round(returns.quantity * lines.unit_cost * lines.fx_rate, 2) as cost_base
+from returns
+inner join lines on returns.order_line_id = lines.order_line_id
+where lines.order_status = 'completed'

@@ -1,0 +1,206 @@
+-- Additive measures per credited rep and day; every KPI is built from their period sums.
+{%- set parts = {
+    'order_lines': ['line_revenue', 'line_cost', 'new_market_line_revenue'],
+    'orders': ['completed_orders'],
+    'returns': ['return_amount', 'return_cost', 'new_market_return_amount'],
+    'first_orders': ['new_customers'],
+    'responses': ['csat_responses', 'csat_positive', 'nps_responses', 'nps_promoters', 'nps_detractors'],
+    'complaints': ['complaints'],
+    'activities': ['visits', 'market_feedback', 'event_participants', 'brand_exposure'],
+    'leads': ['leads_created'],
+    'opportunities_created': ['opportunities_created'],
+    'opportunities_closed': ['opportunities_won', 'opportunities_lost'],
+    'training': ['training_hours'],
+} -%}
+{%- set metrics = [] -%}
+{%- for columns in parts.values() -%}{%- for column in columns -%}{%- do metrics.append(column) -%}{%- endfor -%}{%- endfor %}
+
+with
+
+new_markets as (
+
+    select accounts.account_id
+    from {{ ref('int_accounts__validated') }} as accounts
+    inner join {{ ref('int_markets__validated') }} as markets on accounts.market_id = markets.market_id
+    where markets.is_new_market
+
+),
+
+completed_lines as (
+
+    select order_id, order_date, account_id, rep_id, net_amount_base, cost_base
+    from {{ ref('int_order_lines__credited') }}
+    where order_status = 'completed'
+
+),
+
+order_lines as (
+
+    select
+        rep_id,
+        order_date as date_day,
+        sum(net_amount_base) as line_revenue,
+        sum(cost_base) as line_cost,
+        sum(case when account_id in (select account_id from new_markets) then net_amount_base else 0 end)
+            as new_market_line_revenue
+    from completed_lines
+    group by rep_id, order_date
+
+),
+
+orders as (
+
+    select
+        rep_id,
+        order_date as date_day,
+        count(distinct order_id) as completed_orders
+    from completed_lines
+    group by rep_id, order_date
+
+),
+
+returns as (
+
+    select
+        rep_id,
+        return_date as date_day,
+        sum(amount_base) as return_amount,
+        sum(cost_base) as return_cost,
+        sum(case when account_id in (select account_id from new_markets) then amount_base else 0 end)
+            as new_market_return_amount
+    from {{ ref('int_returns__credited') }}
+    group by rep_id, return_date
+
+),
+
+first_orders as (
+
+    -- An account's first ever completed order; its rep wins the new customer.
+    select
+        rep_id,
+        order_date as date_day,
+        count(*) as new_customers
+    from (
+        select
+            account_id,
+            rep_id,
+            order_date,
+            row_number() over (partition by account_id order by order_date, order_id) as order_rank
+        from (select distinct account_id, rep_id, order_date, order_id from completed_lines) as account_orders
+    ) as ranked
+    where order_rank = 1
+    group by rep_id, order_date
+
+),
+
+responses as (
+
+    select
+        rep_id,
+        cast(submitted_at as date) as date_day,
+        sum(case when survey_type = 'csat' then 1 else 0 end) as csat_responses,
+        sum(case when survey_type = 'csat' and score >= 4 then 1 else 0 end) as csat_positive,
+        sum(case when survey_type = 'nps' then 1 else 0 end) as nps_responses,
+        sum(case when survey_type = 'nps' and score >= 9 then 1 else 0 end) as nps_promoters,
+        sum(case when survey_type = 'nps' and score <= 6 then 1 else 0 end) as nps_detractors
+    from {{ ref('int_survey_responses__validated') }}
+    group by rep_id, cast(submitted_at as date)
+
+),
+
+complaints as (
+
+    select
+        rep_id,
+        cast(opened_at as date) as date_day,
+        count(*) as complaints
+    from {{ ref('int_complaints__validated') }}
+    where opened_at is not null
+    group by rep_id, cast(opened_at as date)
+
+),
+
+activities as (
+
+    select
+        rep_id,
+        cast(activity_at as date) as date_day,
+        sum(case when activity_type = 'visit' then 1 else 0 end) as visits,
+        sum(case when activity_type = 'market_feedback' then 1 else 0 end) as market_feedback,
+        sum(case when activity_type = 'event' then coalesce(participants, 0) else 0 end) as event_participants,
+        sum(case when activity_type = 'campaign' then coalesce(impressions, 0) else 0 end) as brand_exposure
+    from {{ ref('int_activities__validated') }}
+    group by rep_id, cast(activity_at as date)
+
+),
+
+leads as (
+
+    select
+        owner_rep_id as rep_id,
+        cast(created_at as date) as date_day,
+        count(*) as leads_created
+    from {{ ref('int_leads__validated') }}
+    group by owner_rep_id, cast(created_at as date)
+
+),
+
+opportunities_created as (
+
+    select
+        owner_rep_id as rep_id,
+        cast(created_at as date) as date_day,
+        count(*) as opportunities_created
+    from {{ ref('int_opportunities__validated') }}
+    where created_at is not null
+    group by owner_rep_id, cast(created_at as date)
+
+),
+
+opportunities_closed as (
+
+    select
+        owner_rep_id as rep_id,
+        close_date as date_day,
+        sum(case when is_won then 1 else 0 end) as opportunities_won,
+        sum(case when not is_won then 1 else 0 end) as opportunities_lost
+    from {{ ref('int_opportunities__validated') }}
+    where is_closed and close_date is not null
+    group by owner_rep_id, close_date
+
+),
+
+training as (
+
+    select
+        rep_id,
+        cast(completed_at as date) as date_day,
+        sum(hours) as training_hours
+    from {{ ref('int_training__validated') }}
+    where completed_at is not null
+    group by rep_id, cast(completed_at as date)
+
+),
+
+all_parts as (
+    {% for part, columns in parts.items() %}
+    select
+        rep_id,
+        date_day,
+        {%- for metric in metrics %}
+        {% if metric in columns %}{{ metric }}{% else %}0{% endif %} as {{ metric }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ part }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
+select
+    rep_id,
+    date_day,
+    {%- for metric in metrics %}
+    sum({{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from all_parts
+where rep_id is not null and date_day is not null
+group by rep_id, date_day

@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_orders__fx_rates', 'orders/fx_rates', ['rate_date', 'currency']) }}

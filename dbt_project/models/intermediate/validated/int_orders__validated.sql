@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_orders__orders', 'orders/orders', ['order_id'], 'updated_at') }}

@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_orders__products', 'orders/products', ['product_id']) }}

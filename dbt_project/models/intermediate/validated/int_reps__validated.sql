@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_crm__reps', 'crm/reps', ['rep_id'], 'updated_at') }}

@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_crm__teams', 'crm/teams', ['team_id']) }}

@@ -1,0 +1,1 @@
+{{ latest_valid_rows('stg_hr__training', 'hr/training', ['training_id']) }}

@@ -1,0 +1,290 @@
+"""Landing zone -> raw schema.
+
+Each file of an entity folder is one batch. Rows land as text, exactly as sent, with
+load metadata (batch id, source file, row number, loaded at); typing and rules happen
+downstream in SQL, so nothing is lost here. A file is loaded once per content hash; a
+file that cannot be read as a whole is rejected with a message and the run goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from ingestion.entities import ENTITIES, META_COLUMNS, Entity
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+SUFFIXES = (".csv", ".parquet", ".jsonl")
+_CSV_BLOCK = 16 << 20
+
+
+class FileRejected(Exception):
+    """The whole file cannot be loaded; the message says why."""
+
+
+@dataclass
+class FileResult:
+    entity: str
+    source_file: str
+    batch_id: str
+    status: str  # loaded | rejected
+    rows_read: int = 0
+    message: str = ""
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EntityLoadResult:
+    entity: str
+    files: list[FileResult] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_read for f in self.files if f.status == "loaded")
+
+    @property
+    def rejected(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "rejected"]
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(
+        f"""
+        create table if not exists {RAW_SCHEMA}._batches (
+            batch_id varchar primary key,
+            entity varchar not null,
+            source_file varchar not null,
+            content_sha256 varchar not null,
+            file_bytes bigint,
+            rows_read bigint,
+            status varchar not null,
+            message varchar,
+            extra_columns varchar,
+            loaded_at timestamp not null,
+            run_id varchar
+        )"""
+    )
+    con.execute(
+        f"""
+        create table if not exists {RAW_SCHEMA}._closed_periods (
+            period_grain varchar not null,
+            period_start date not null,
+            closed_at timestamp not null,
+            closed_by_run_id varchar,
+            primary key (period_grain, period_start)
+        )"""
+    )
+    for entity in ENTITIES:
+        cols = ", ".join(f"{c} varchar" for c in entity.all_columns)
+        con.execute(
+            f"create table if not exists {RAW_SCHEMA}.{entity.raw_table} ({cols}, "
+            "_batch_id varchar not null, _source_file varchar not null, "
+            "_row_number bigint not null, _loaded_at timestamp not null, _row_hash varchar not null)"
+        )
+
+
+def landing_files(landing_dir: Path, entity: Entity) -> list[Path]:
+    folder = landing_dir / entity.folder
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, entity: Entity, run_id: str = "manual"
+) -> EntityLoadResult:
+    """Load every new file of one entity folder into raw.<source>__<entity>."""
+    ensure_raw_schema(con)
+    result = EntityLoadResult(entity.folder)
+    known = {
+        row[0]
+        for row in con.execute(
+            f"select content_sha256 from {RAW_SCHEMA}._batches where entity = ?",
+            [entity.folder],
+        ).fetchall()
+    }
+    for path in landing_files(landing_dir, entity):
+        sha = file_sha256(path)
+        if sha in known:
+            result.skipped += 1
+            continue
+        known.add(sha)
+        result.files.append(_load_file(con, landing_dir, entity, path, sha, run_id))
+    return result
+
+
+def load_landing(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, run_id: str = "manual"
+) -> list[EntityLoadResult]:
+    return [load_entity(con, landing_dir, entity, run_id) for entity in ENTITIES]
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    entity: Entity,
+    path: Path,
+    sha: str,
+    run_id: str,
+) -> FileResult:
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    rel = path.relative_to(landing_dir).as_posix()
+    batch_id = f"{loaded_at:%Y%m%dT%H%M%S}-{sha[:12]}"
+    res = FileResult(entity.folder, rel, batch_id, "loaded")
+    con.execute("begin transaction")
+    try:
+        columns = _read_columns(path)
+        missing = [c for c in entity.all_columns if c not in columns]
+        if missing:
+            raise FileRejected(f"missing required column(s): {', '.join(missing)}")
+        res.extra_columns = [c for c in columns if c not in entity.all_columns]
+        for batch in _read_batches(path, columns):
+            _insert_batch(con, entity, batch, res, rel, loaded_at)
+        if res.rows_read == 0:
+            raise FileRejected("empty file: no data rows")
+    except (FileRejected, pa.ArrowInvalid, UnicodeDecodeError, csv.Error, OSError) as exc:
+        con.execute("rollback")
+        con.execute("begin transaction")
+        res.status = "rejected"
+        res.message = f"{rel}: {_reason(exc)}"
+        res.rows_read = 0
+        log.warning("rejected file %s", res.message)
+    if res.extra_columns and res.status == "loaded":
+        res.message = f"{rel}: extra column(s) ignored: {', '.join(res.extra_columns)}"
+    con.execute(
+        f"insert into {RAW_SCHEMA}._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            batch_id,
+            entity.folder,
+            rel,
+            sha,
+            path.stat().st_size,
+            res.rows_read,
+            res.status,
+            res.message or None,
+            ",".join(res.extra_columns) or None,
+            loaded_at,
+            run_id,
+        ],
+    )
+    con.execute("commit")
+    return res
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, FileRejected):
+        return str(exc)
+    text = str(exc)
+    if "UTF8" in text or "utf-8" in text.lower() or isinstance(exc, UnicodeDecodeError):
+        return f"unreadable: not valid UTF-8 text ({text[:160]})"
+    return f"unreadable: {text[:200]}"
+
+
+def _read_columns(path: Path) -> list[str]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return [c.strip().lower() for c in pq.ParquetFile(path).schema_arrow.names]
+    if path.stat().st_size == 0:
+        raise FileRejected("empty file: no header")
+    if suffix == ".jsonl":
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        return [c.strip().lower() for c in pajson.read_json(io.BytesIO(first.encode())).schema.names]
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise FileRejected("empty file: no header")
+    return [c.strip().lower() for c in header]
+
+
+def _read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=columns, skip_rows=1, block_size=_CSV_BLOCK
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+    elif suffix == ".parquet":
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=1 << 20):
+            table = pa.Table.from_batches([batch])
+            yield table.rename_columns([c.strip().lower() for c in table.column_names])
+    else:
+        table = pajson.read_json(path)
+        yield table.rename_columns([c.strip().lower() for c in table.column_names])
+
+
+def _as_text(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    arrays = []
+    for name in columns:
+        col = table.column(name)
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            if pa.types.is_nested(col.type):
+                raise FileRejected(f"column {name} holds nested values, expected scalars")
+            col = pc.cast(col, pa.string())
+        arrays.append(col)
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    table: pa.Table,
+    res: FileResult,
+    rel: str,
+    loaded_at: datetime,
+) -> None:
+    text = _as_text(table, entity.all_columns)
+    first = res.rows_read + 1
+    text = text.append_column(
+        "_row_number", pa.array(range(first, first + text.num_rows), type=pa.int64())
+    )
+    con.register("_landing_batch", text)
+    try:
+        cols = ", ".join(entity.all_columns)
+        fingerprint = ", ".join(f"coalesce({c}, chr(0))" for c in entity.all_columns)
+        con.execute(
+            f"insert into {RAW_SCHEMA}.{entity.raw_table} ({cols}, {', '.join(META_COLUMNS)}) "
+            f"select {cols}, ?, ?, _row_number, ?, md5(concat_ws(chr(31), {fingerprint})) "
+            "from _landing_batch",
+            [res.batch_id, rel, loaded_at],
+        )
+    finally:
+        con.unregister("_landing_batch")
+    res.rows_read += text.num_rows

@@ -1,0 +1,101 @@
+"""One asset per landing entity (grouped by source), plus the plan rules."""
+
+
+import dagster as dg
+
+from ingestion.entities import ENTITIES, Entity
+from ingestion.landing import load_entity
+from ingestion.plan import write_plan_tables
+from orchestration.resources import WAREHOUSE_POOL, SpmResource
+
+PLAN_TABLES = ("plan_info", "kpis", "role_weights", "bonus_tiers", "review_360_weights")
+CONTROL_TABLES = {"batches": "_batches", "closed_periods": "_closed_periods"}
+PLAN_ASSET_KEYS = [dg.AssetKey(["plan", table]) for table in PLAN_TABLES]
+CONTROL_ASSET_KEYS = [dg.AssetKey(["raw", "control", table]) for table in CONTROL_TABLES]
+
+
+def raw_asset_key(entity: Entity) -> dg.AssetKey:
+    return dg.AssetKey(["raw", entity.source, entity.name])
+
+
+def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_asset_key(entity),
+        group_name=entity.source,
+        description=f"Landing folder `{entity.folder}` loaded into raw.{entity.raw_table}: "
+        "new files only, rows as text with batch id, source file, row number and load time.",
+        deps=CONTROL_ASSET_KEYS,
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "python"},
+    )
+    def _load(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
+        settings = spm.settings()
+        with spm.build_connection() as con:
+            result = load_entity(con, settings.landing_dir, entity, context.run_id)
+        for rejected in result.rejected:
+            context.log.warning(f"file rejected: {rejected.message}")
+        for loaded in result.files:
+            if loaded.status == "loaded" and loaded.message:
+                context.log.info(loaded.message)
+        return dg.MaterializeResult(
+            metadata={
+                "files_loaded": sum(1 for f in result.files if f.status == "loaded"),
+                "files_rejected": len(result.rejected),
+                "files_skipped_already_loaded": result.skipped,
+                "rows_loaded": result.rows_loaded,
+                "rejected_files": dg.MetadataValue.md(
+                    "\n".join(f"- {f.message}" for f in result.rejected) or "none"
+                ),
+            }
+        )
+
+    return _load
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            dg.AssetKey(["raw", "control", name]),
+            group_name="control",
+            description=f"raw.{table}: "
+            + ("one row per landing file seen." if name == "batches" else "locked periods."),
+            kinds={"duckdb"},
+        )
+        for name, table in CONTROL_TABLES.items()
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def raw_control(spm: SpmResource):
+    with spm.build_connection() as con:
+        for name, table in CONTROL_TABLES.items():
+            rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey(["raw", "control", name]), metadata={"rows": rows}
+            )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            group_name="plans",
+            description=f"Plan rules table plan.{key.path[-1]} from config/plan.yml (or SPM_PLAN).",
+            kinds={"duckdb", "yaml"},
+        )
+        for key in PLAN_ASSET_KEYS
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def plan_rules(spm: SpmResource):
+    """Validates the plan (a PlanError lists every problem and stops the run) and writes it."""
+    plan = spm.plan()
+    with spm.build_connection() as con:
+        write_plan_tables(con, plan)
+    for key in PLAN_ASSET_KEYS:
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={"plan_version": plan.version, "plan_sha256": plan.sha256},
+        )
+
+
+raw_assets = [_raw_asset(entity) for entity in ENTITIES]

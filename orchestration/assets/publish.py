@@ -1,0 +1,62 @@
+"""Publishing: the marts go to the file BI reads, then the HTML report is written."""
+
+
+import dagster as dg
+
+from orchestration.publish import publish_duckdb
+from orchestration.resources import WAREHOUSE_POOL, SpmResource
+from report.build import write_report
+
+PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
+REPORT_KEY = dg.AssetKey(["published", "scorecard_report"])
+
+MART_KEYS = [
+    dg.AssetKey(["marts", name])
+    for name in (
+        "dim_reps",
+        "fct_order_lines",
+        "fct_opportunities",
+        "kpi_rep_period",
+        "scorecard_rep_period",
+        "scorecard_team_period",
+        "scorecard_region_period",
+        "scorecard_company_period",
+        "bonus_rep_period",
+        "target_recommendations",
+        "review_360_rep_period",
+        "dq_rejected_rows",
+    )
+]
+
+
+@dg.asset(
+    key=PUBLISHED_KEY,
+    group_name="publish",
+    deps=MART_KEYS,
+    pool=WAREHOUSE_POOL,
+    description="The marts schema copied to the published DuckDB file (SPM_WAREHOUSE) and "
+    "swapped in atomically: BI readers never block the run nor see a half-written state.",
+    kinds={"duckdb"},
+)
+def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
+    settings = spm.settings()
+    result = publish_duckdb(settings.build_db, settings.warehouse, context.run_id)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.path)),
+            **{f"rows.{table}": count for table, count in result.tables.items()},
+        }
+    )
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    group_name="publish",
+    deps=[PUBLISHED_KEY],
+    description="Static HTML scorecard report (SPM_REPORT_DIR, language SPM_LANG).",
+    kinds={"html"},
+)
+def scorecard_report(spm: SpmResource) -> dg.MaterializeResult:
+    settings = spm.settings()
+    index = write_report(settings.warehouse, settings.report_dir, lang=settings.lang)
+    return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index))})

@@ -1,0 +1,130 @@
+"""`spm`: the command line. Thin: every command calls into the packages."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from orchestration.settings import Settings
+
+
+def _quiet_telemetry() -> None:
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Sales performance pipeline: score the sales force, publish scores and bonuses."""
+    _quiet_telemetry()
+
+
+@main.command("demo-data")
+@click.option("--scale", default=10_000, show_default=True, help="Order lines to generate.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day of history (default: yesterday in the company time zone).",
+)
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder (default: SPM_LANDING_DIR or data/landing).",
+)
+def demo_data(scale: int, seed: int, as_of, landing: Path | None) -> None:
+    """Write a generated demo company into the landing zone."""
+    from ingestion.demo.generator import generate_company
+
+    landing = landing or Settings.from_env().landing_dir
+    started = time.perf_counter()
+    summary = generate_company(
+        landing,
+        scale=scale,
+        seed=seed,
+        as_of=as_of.date() if as_of else None,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(
+        f"demo company written to {landing} in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{k} {v:,}" for k, v in summary.row_counts.items())
+    )
+    click.echo(f"injected defects: {summary.defects} (listed in {landing / '_defects'})")
+
+
+@main.command("validate-plan")
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
+def validate_plan(plan_file: Path | None) -> None:
+    """Check a plan file (default: SPM_PLAN or config/plan.yml)."""
+    from ingestion.plan import PlanError, load_plan
+
+    settings = Settings.from_env()
+    try:
+        plan = load_plan(plan_file or settings.plan_path)
+    except PlanError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"plan {plan.version} ({plan.source}) is valid: roles {', '.join(plan.role_weights)}")
+
+
+@main.command("run")
+@click.option("--top", default=10, show_default=True, help="Scorecard rows to print.")
+def run(top: int) -> None:
+    """One full run: ingest, check, transform, score, publish, report."""
+    from orchestration.runner import run_pipeline, scorecard_top
+
+    started = time.perf_counter()
+    result = run_pipeline()
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        click.echo(f"run {result.run_id} FAILED after {elapsed:.1f} s", err=True)
+        for line in result.errors:
+            click.echo(f"  - {line}", err=True)
+        sys.exit(1)
+    settings = Settings.from_env()
+    click.echo(f"run {result.run_id} succeeded in {elapsed:.1f} s")
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}")
+    period, rows = scorecard_top(settings.warehouse, limit=top)
+    if rows:
+        click.echo(f"\nTop {len(rows)} of the scorecard, month starting {period}:")
+        click.echo(f"{'rank':>4}  {'rep':<8} {'name':<18} {'team':<6} {'composite':>9}  coaching")
+        for rank, rep_id, name, team, composite, coaching in rows:
+            click.echo(
+                f"{rank:>4}  {rep_id:<8} {str(name)[:18]:<18} {str(team):<6} {composite:>9.2f}  "
+                f"{'yes' if coaching else ''}"
+            )
+    click.echo(f"\nwarehouse (BI reads this): {settings.warehouse}")
+    click.echo(f"report:                    {settings.report_dir / 'index.html'}")
+
+
+@main.command("report")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder.")
+@click.option("--lang", type=click.Choice(["en", "zh-CN"]), default=None)
+@click.option("--grain", type=click.Choice(["week", "month", "quarter", "year"]), default="month")
+@click.option("--period", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Period start.")
+def report(out: Path | None, lang: str | None, grain: str, period) -> None:
+    """Write the HTML scorecard report from the published warehouse."""
+    from report.build import write_report
+
+    settings = Settings.from_env()
+    index = write_report(
+        settings.warehouse,
+        out or settings.report_dir,
+        lang=lang or settings.lang,
+        grain=grain,
+        period_start=period.date() if period else None,
+    )
+    click.echo(f"report: {index}")
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The dbt manifest, parsed once and reused until a dbt file changes.
+
+`dagster dev` would prepare it itself, but `spm run`, tests and CI do not go through
+`dagster dev`; parsing costs seconds, so it is done only when the project changed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+_WATCHED = ("models", "macros", "tests", "seeds", "snapshots")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = max(
+        (project_dir / name).stat().st_mtime for name in ("dbt_project.yml", "profiles.yml")
+    )
+    for folder in _WATCHED:
+        for path in (project_dir / folder).rglob("*"):
+            if path.suffix in (".sql", ".yml", ".yaml", ".csv"):
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale(project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    manifest = project_dir / "target" / "manifest.json"
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project_dir)
+
+
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """Parse the dbt project when its manifest is missing or older than its files."""
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest_is_stale(project_dir):
+        from dbt.cli.main import dbtRunner
+
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        result = dbtRunner().invoke(
+            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+        )
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return manifest

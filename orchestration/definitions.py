@@ -1,0 +1,48 @@
+"""The one Dagster entry point: `dagster dev -m orchestration.definitions`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import dbt_project, spm_dbt_models
+from orchestration.assets.ingestion import plan_rules, raw_assets, raw_control
+from orchestration.assets.publish import published_warehouse, scorecard_report
+from orchestration.checks.ingestion import raw_checks
+from orchestration.resources import SpmResource
+
+nightly_job = dg.define_asset_job(
+    "nightly",
+    selection=dg.AssetSelection.all(),
+    description="Ingest, check, transform, score, publish and report: the whole pipeline.",
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_0200",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone=os.environ.get("SPM_TIMEZONE") or "Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[raw_control, plan_rules, *raw_assets, spm_dbt_models, published_warehouse, scorecard_report],
+    asset_checks=raw_checks,
+    jobs=[nightly_job],
+    schedules=[nightly_schedule],
+    resources={
+        "spm": SpmResource(),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            profiles_dir=str(dbt_project.profiles_dir),
+            # The dbt of this interpreter's environment, whether or not it is on PATH.
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        ),
+    },
+    # One writer at a time on the DuckDB build file: steps run one after another.
+    executor=dg.in_process_executor,
+)
