@@ -80,21 +80,23 @@ def run(top: int) -> None:
     """One full run: ingest, check, transform, score, publish, report."""
     from orchestration.runner import run_pipeline, scorecard_top
 
+    settings = Settings.from_env()
+    log_path = settings.warehouse.parent / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     started = time.perf_counter()
-    result = run_pipeline()
+    result = run_pipeline(log_path=log_path)
     elapsed = time.perf_counter() - started
     if not result.success:
         click.echo(f"run {result.run_id} FAILED after {elapsed:.1f} s", err=True)
         for line in result.errors:
             click.echo(f"  - {line}", err=True)
+        click.echo(f"full log: {log_path}", err=True)
         sys.exit(1)
-    settings = Settings.from_env()
     click.echo(f"run {result.run_id} succeeded in {elapsed:.1f} s")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}")
     period, rows = scorecard_top(settings.warehouse, limit=top)
     if rows:
-        click.echo(f"\nTop {len(rows)} of the scorecard, month starting {period}:")
+        click.echo(f"\nTop {len(rows)} of the month's scorecard, month starting {period}:")
         click.echo(f"{'rank':>4}  {'rep':<8} {'name':<18} {'team':<6} {'composite':>9}  coaching")
         for rank, rep_id, name, team, composite, coaching in rows:
             click.echo(
@@ -103,6 +105,7 @@ def run(top: int) -> None:
             )
     click.echo(f"\nwarehouse (BI reads this): {settings.warehouse}")
     click.echo(f"report:                    {settings.report_dir / 'index.html'}")
+    click.echo(f"run log:                   {log_path}")
 
 
 @main.command("report")

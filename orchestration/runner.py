@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,22 +17,36 @@ class RunOutcome:
     success: bool
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
 
-def run_pipeline(log_level: str = "WARNING") -> RunOutcome:
+def run_pipeline(log_path: Path | None = None, log_level: str = "WARNING") -> RunOutcome:
+    """Run the nightly job in this process. dbt's console output goes to `log_path`."""
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("nightly")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
     )
-    outcome = RunOutcome(result.run_id, result.success)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if log_path is None:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config
+        )
+    else:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config
+            )
+    outcome = RunOutcome(result.run_id, result.success, log_path=log_path)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause  # the user code's own exception, not Dagster's wrapper
             message = error.message.strip() if error else "unknown error"
             outcome.errors.append(f"{event.step_key}: {message[:2000]}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
@@ -48,11 +63,20 @@ def run_pipeline(log_level: str = "WARNING") -> RunOutcome:
 
 
 def scorecard_top(warehouse: Path, limit: int = 10, grain: str = "month"):
-    """The latest period's top reps from the published warehouse."""
+    """Top reps of the latest complete period (the latest period if none is complete)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         period = con.execute(
-            "select max(period_start) from marts.scorecard_rep_period where period_grain = ?",
+            """
+            select coalesce(
+                max(period_start) filter (
+                    where period_end <= (select max(order_date) from marts.fct_order_lines)
+                ),
+                max(period_start)
+            )
+            from marts.scorecard_rep_period
+            where period_grain = ? and composite_score is not null
+            """,
             [grain],
         ).fetchone()[0]
         rows = con.execute(

@@ -220,7 +220,6 @@ def build_reference(ctx: Ctx) -> None:
         "list_price": list_price,
         "std_cost": std_cost,
         "popularity": popularity / popularity.sum(),
-        "qty_lambda": np.clip(15_000 / list_price, 0.2, 40.0),
     }
     w = ctx.writer("orders/products")
     w.write(

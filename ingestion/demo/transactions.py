@@ -22,20 +22,23 @@ from ingestion.demo.model import (
     date_of,
     insert_duplicates,
     office_seconds,
+    steady_counts,
     stream_rng,
     uniform_days,
 )
 from ingestion.demo.writers import EntityWriter, make_table
 
-LINES_PER_ORDER = 2.9  # 1 + Poisson(1.9)
+LINES_PER_ORDER = 2.9  # 1 + Binomial(4, 0.475)
+LINE_VALUE_CNY = 6000.0  # typical net value of one order line
+CHANNEL_VALUE = np.array([1.0, 1.6, 0.6, 2.0])  # direct, distributor, online, key_account
 ACTIVITY_TYPES = ["visit", "call", "meeting", "market_feedback", "event", "campaign"]
 # activities per rep-month at 10k lines, by role (sales, marketing, manager)
 ACTIVITY_RATES = np.array(
     [
         [3.0, 0.0, 2.0],  # visit
-        [2.0, 0.5, 1.0],  # call
+        [1.5, 0.5, 1.0],  # call
         [1.0, 0.0, 2.0],  # meeting
-        [2.5, 0.5, 1.0],  # market_feedback
+        [4.0, 0.5, 1.5],  # market_feedback
         [0.0, 1.2, 0.0],  # event
         [0.0, 1.5, 0.0],  # campaign
     ]
@@ -49,7 +52,7 @@ LEAD_SOURCE_P = np.array(
     ]
 )
 LEAD_RATE = np.array([0.4, 8.0, 0.1])
-OPP_RATE = np.array([1.0, 0.0, 3.0])
+OPP_RATE = np.array([1.5, 0.0, 5.0])
 OPEN_STAGES = ["prospecting", "qualification", "proposal", "negotiation"]
 SEVERITIES = ["low", "medium", "high"]
 
@@ -92,7 +95,7 @@ class Transactions:
         self.role = reps["role"]
         self.n_reps = len(self.role)
         season = SEASON[ctx.cal_month - 1]
-        order_factor = np.select([self.role == 0, self.role == 2], [1.0, 0.6], 0.0)
+        order_factor = np.select([self.role == 0, self.role == 2], [1.0, 0.8], 0.0)
         base = reps["intensity"] * ctx.exposure * season[None, :] * order_factor[:, None]
         self.lam_orders = base * (ctx.scale / LINES_PER_ORDER) / base.sum()
         self.f = ctx.scale / (250 * self.n_reps)  # per-rep volume factor, 1.0 at 10k lines
@@ -168,7 +171,7 @@ class Transactions:
         ctx, acc, prod = self.ctx, self.ctx.accounts, self.ctx.products
         rng = stream_rng(ctx.seed, "orders", m)
         reps = ctx.reps
-        rep = np.repeat(np.arange(self.n_reps), rng.poisson(self.lam_orders[:, m]))
+        rep = np.repeat(np.arange(self.n_reps), steady_counts(rng, self.lam_orders[:, m], 0.08))
         n = len(rep)
         if n == 0:
             return
@@ -189,15 +192,16 @@ class Transactions:
         order_ids = self._ids("order", "SO", n)
 
         # lines
-        nl = 1 + rng.poisson(LINES_PER_ORDER - 1, n)
+        nl = 1 + rng.binomial(4, (LINES_PER_ORDER - 1) / 4, n)
         lo = np.repeat(np.arange(n), nl)
         n_l = len(lo)
         p_i = _choice(rng, prod["popularity"], n_l)
         chan_l = chan[lo]
-        chan_mult = np.array([1.0, 2.0, 0.6, 3.0])[chan_l]
-        qty = 1 + rng.poisson(prod["qty_lambda"][p_i] * chan_mult * acc["size"][acct[lo]])
         fxv = np.where(usd[lo], ctx.fx[day[lo] - ctx.start_day], 1.0)
         infl = 1 + 0.0025 * m
+        value = LINE_VALUE_CNY * CHANNEL_VALUE[chan_l] * np.sqrt(acc["size"][acct[lo]])
+        value = value * rng.lognormal(0, 0.25, n_l)
+        qty = np.maximum(1, np.round(value / (prod["list_price"][p_i] * infl))).astype(np.int64)
         unit_price = np.round(
             prod["list_price"][p_i] * infl * rng.uniform(0.97, 1.03, n_l) / fxv, 2
         )
@@ -368,8 +372,8 @@ class Transactions:
     def surveys(self, m: int, rng, rep: np.ndarray, acct: np.ndarray, day: np.ndarray) -> None:
         ctx = self.ctx
         csat_q = ctx.reps["csat_q"]
-        is_csat = rng.random(len(rep)) < 0.7
-        is_nps = rng.random(len(rep)) < 0.3
+        is_csat = rng.random(len(rep)) < 0.85
+        is_nps = rng.random(len(rep)) < 0.35
         src = np.concatenate([np.nonzero(is_csat)[0], np.nonzero(is_nps)[0]])
         typ = np.concatenate([np.zeros(is_csat.sum(), int), np.ones(is_nps.sum(), int)])
         s_rep, s_acct = rep[src], acct[src]
@@ -406,7 +410,7 @@ class Transactions:
         k_d = self.q["dup_responses"].take(n)
         dup = choose_disjoint(rng, np.nonzero(~bad)[0], [k_d])[0]
         valid_score = score.copy()
-        score[bad_c] = np.where(np.arange(len(bad_c)) % 2 == 0, 6, 0)
+        score[bad_c] = np.where((np.arange(len(bad_c)) + self.q["csat_range"].done) % 2, 6, 0)
         score[bad_n] = 11
         take, first_pos, dup_pos = insert_duplicates(n, dup)
         w = self.wr["responses"]
@@ -424,9 +428,10 @@ class Transactions:
             )
         )
         self._log_dups(w, start, dup_pos, ids.take(pa.array(dup)))
-        for rows, label in ((bad_c, "csat score {} outside 1-5"), (bad_n, "nps score {} outside 0-10")):
+        for rows, kind, allowed in ((bad_c, "csat", "1-5"), (bad_n, "nps", "0-10")):
             if len(rows):
-                detail = pa.array([label.format(s) for s in score[rows].tolist()])
+                shown = pc.cast(pa.array(score[rows]), pa.string())
+                detail = names.join(f"{kind} score ", shown, f" outside {allowed}")
                 ctx.defects.add(w, start + first_pos[rows], ids.take(pa.array(rows)),
                                 "score_out_of_range", detail)  # fmt: skip
         good = ~bad
@@ -460,7 +465,7 @@ class Transactions:
                     "rep_id": ctx.rep_ids.take(pa.array(rep[ci])),
                     "opened_at": opened,
                     "severity": _strs(SEVERITIES, _choice(rng, np.array([0.6, 0.3, 0.1]), k)),
-                    "resolved_at": pa.array(resolved, mask=~solved).cast(pa.timestamp("s")),
+                    "resolved_at": pa.array(resolved, mask=~solved),
                 },
             )
         )
@@ -471,7 +476,7 @@ class Transactions:
         ctx, reps = self.ctx, self.ctx.reps
         rng = stream_rng(ctx.seed, "activities", m)
         lam = ACTIVITY_RATES[:, self.role] * self.f * self.act_int[:, m][None, :]
-        counts = rng.poisson(lam)
+        counts = steady_counts(rng, lam, 0.2)
         must = (ctx.exposure[:, m] > 0.5)[None, :] & (ACTIVITY_RATES[:, self.role] > 0)
         must[:4] = False  # at least one event and one campaign a month for marketing reps
         counts = np.where(must, np.maximum(counts, 1), counts)
@@ -490,8 +495,8 @@ class Transactions:
         if has_acc.any():
             acct[has_acc] = pick_accounts(ctx, rng, rep[has_acc], day[has_acc])
         perf = reps["skill"][rep] * reps["under"][rep]
-        participants = np.maximum(5, np.round(rng.lognormal(np.log(60 * perf), 0.5)))
-        impressions = np.round(rng.lognormal(np.log(20_000 * perf), 0.6), -1)
+        participants = np.maximum(5, np.round(rng.lognormal(np.log(60 * perf), 0.3)))
+        impressions = np.round(rng.lognormal(np.log(20_000 * perf), 0.35), -1)
         is_event, is_campaign = typ == 4, typ == 5
         ids = self._ids("activity", "AC", n)
         k_d = self.q["dup_activities"].take(n)
@@ -525,7 +530,7 @@ class Transactions:
         ctx, reps = self.ctx, self.ctx.reps
         rng = stream_rng(ctx.seed, "leads", m)
         lam = LEAD_RATE[self.role] * self.f * self.act_int[:, m]
-        rep = np.repeat(np.arange(self.n_reps), rng.poisson(lam))
+        rep = np.repeat(np.arange(self.n_reps), steady_counts(rng, lam, 0.2))
         n = len(rep)
         if n == 0:
             return
@@ -568,7 +573,7 @@ class Transactions:
         ctx, reps, acc = self.ctx, self.ctx.reps, self.ctx.accounts
         rng = stream_rng(ctx.seed, "opportunities", m)
         lam = OPP_RATE[self.role] * self.f * reps["intensity"][:, m] * ctx.exposure[:, m]
-        rep = np.repeat(np.arange(self.n_reps), rng.poisson(lam))
+        rep = np.repeat(np.arange(self.n_reps), steady_counts(rng, lam, 0.2))
         n = len(rep)
         if n == 0:
             return

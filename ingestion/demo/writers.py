@@ -31,6 +31,7 @@ _ARROW_TYPES = {
 }
 _DECIMALS = {"dec1": 1, "dec2": 2, "dec4": 4}
 _CSV_BLOCK_ROWS = 250_000
+PARQUET_PART_ROWS = 2_000_000  # at most this many rows per Parquet part file
 
 
 def arrow_schema(entity: str) -> pa.Schema:
@@ -156,7 +157,7 @@ class EntityWriter:
         *,
         fmt: str = "csv",
         suffix: str = "",
-        part_rows: int = 2_000_000,
+        part_rows: int | None = None,
     ) -> None:
         self.entity = entity
         self.fmt = fmt
@@ -166,7 +167,7 @@ class EntityWriter:
         self.kinds = [kind for _, kind in ENTITIES[entity]]
         self.names = [name for name, _ in ENTITIES[entity]]
         self.schema = arrow_schema(entity)
-        self.part_rows = part_rows
+        self.part_rows = int(part_rows or PARQUET_PART_ROWS)
         self.rows = 0
         self.paths: list[Path] = []
         self._fh = None

@@ -56,4 +56,4 @@ def spm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, spm: 
     settings = spm.settings()
     plan = spm.plan()
     os.environ.update(settings.dbt_env(plan.timezone))
-    yield from dbt.cli(["build", "--vars", dbt_vars(context.run_id)], context=context).stream()
+    yield from dbt.cli(["build", "--vars", dbt_vars(context.run.run_id)], context=context).stream()

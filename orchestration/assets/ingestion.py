@@ -31,7 +31,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
         settings = spm.settings()
         with spm.build_connection() as con:
-            result = load_entity(con, settings.landing_dir, entity, context.run_id)
+            result = load_entity(con, settings.landing_dir, entity, context.run.run_id)
         for rejected in result.rejected:
             context.log.warning(f"file rejected: {rejected.message}")
         for loaded in result.files:

@@ -40,7 +40,7 @@ MART_KEYS = [
 )
 def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
     settings = spm.settings()
-    result = publish_duckdb(settings.build_db, settings.warehouse, context.run_id)
+    result = publish_duckdb(settings.build_db, settings.warehouse, context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),

@@ -21,7 +21,7 @@ def _files_check(entity: Entity) -> dg.AssetChecksDefinition:
             rows = con.execute(
                 "select source_file, message from raw._batches "
                 "where entity = ? and run_id = ? and status = 'rejected'",
-                [entity.folder, context.run_id],
+                [entity.folder, context.run.run_id],
             ).fetchall()
         return dg.AssetCheckResult(
             passed=not rows,
@@ -49,7 +49,7 @@ def _reconciliation_check(entity: Entity) -> dg.AssetChecksDefinition:
                 where b.entity = ? and b.run_id = ? and b.status = 'loaded'
                 group by b.source_file, b.rows_read
                 """,
-                [entity.folder, context.run_id],
+                [entity.folder, context.run.run_id],
             ).fetchall()
         bad = [f"{f}: read {read}, stored {stored}" for f, read, stored in rows if read != stored]
         return dg.AssetCheckResult(
