@@ -8,6 +8,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import unicodedata
+
 import click
 
 from orchestration.settings import Settings
@@ -17,6 +19,17 @@ def _quiet_telemetry() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def _fit(text: object, width: int) -> str:
+    """Cut and pad to `width` terminal columns; Han characters take two."""
+    out, used = "", 0
+    for ch in str(text):
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +113,7 @@ def run(top: int) -> None:
         click.echo(f"{'rank':>4}  {'rep':<8} {'name':<18} {'team':<6} {'composite':>9}  coaching")
         for rank, rep_id, name, team, composite, coaching in rows:
             click.echo(
-                f"{rank:>4}  {rep_id:<8} {str(name)[:18]:<18} {str(team):<6} {composite:>9.2f}  "
+                f"{rank:>4}  {_fit(rep_id, 8)} {_fit(name, 18)} {_fit(team, 6)} {composite:>9.2f}  "
                 f"{'yes' if coaching else ''}"
             )
     click.echo(f"\nwarehouse (BI reads this): {settings.warehouse}")

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 import yaml
 
 from ingestion.demo.model import Ctx, day_of
@@ -34,10 +35,11 @@ DEFAULT_PLAN = {
     "roles": {
         "sales": {"weights": {"revenue": 60, "csat_pct": 20, "market_feedback": 20}},
         "marketing": {"weights": {"leads": 40, "event_participants": 30, "brand_exposure": 30}},
-        "manager": {"weights": {"revenue": 40, "win_rate_pct": 20, "csat_pct": 20,
-                                "review_360": 20}},
+        "manager": {
+            "weights": {"revenue": 40, "win_rate_pct": 20, "csat_pct": 20, "review_360": 20}
+        },
     }
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _month_grid(as_of: date) -> tuple[date, list[date]]:
     for _ in range(HISTORY_MONTHS + 1):
         months.append(date(y, m, 1))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return months[0], months + [date(y, m, 1)]  # plus the month after as_of's month
+    return months[0], [*months, date(y, m, 1)]  # plus the month after as_of's month
 
 
 def _remove_stale(landing_dir: Path, tag: str) -> None:
@@ -102,8 +104,12 @@ def _remove_stale(landing_dir: Path, tag: str) -> None:
         if not folder.is_dir():
             continue
         base = f"{entity.split('/')[-1]}_{tag}"
-        for pattern in (f"{base}.csv", f"{base}_late.csv", f"{base}_part*.parquet",
-                        f".{base}*.tmp"):  # fmt: skip
+        for pattern in (
+            f"{base}.csv",
+            f"{base}_late.csv",
+            f"{base}_part*.parquet",
+            f".{base}*.tmp",
+        ):
             for path in folder.glob(pattern):
                 path.unlink()
 
@@ -171,8 +177,8 @@ def generate_company(
         fh.write(header_bytes(DEFECTS_COLUMNS))
         fh.write(csv_bytes(manifest, ["str", "str", "int", "str", "str", "str"]))
     os.replace(tmp, path)
-    kinds = manifest.column("defect").to_pylist()
-    counts = {k: kinds.count(k) for k in sorted(set(kinds))}
+    counted = pc.value_counts(manifest.column("defect").combine_chunks()).to_pylist()
+    counts = {c["values"]: c["counts"] for c in sorted(counted, key=lambda c: c["values"])}
     return GenerationSummary(
         landing_dir=landing_dir,
         scale=ctx.scale,

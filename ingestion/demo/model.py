@@ -60,7 +60,9 @@ def steady_counts(rng: np.random.Generator, lam: np.ndarray, sigma: float = 0.15
     return np.floor(x + rng.random(lam.shape)).astype(np.int64)
 
 
-def office_seconds(rng: np.random.Generator, n: int, start_h: int = 8, end_h: int = 19) -> np.ndarray:
+def office_seconds(
+    rng: np.random.Generator, n: int, start_h: int = 8, end_h: int = 19
+) -> np.ndarray:
     return rng.integers(start_h * 3600, end_h * 3600, n).astype(np.int64)
 
 
@@ -115,12 +117,14 @@ class DefectLog:
     def table(self) -> pa.Table:
         names = ["entity", "source_file", "row_number", "key", "defect", "detail"]
         if not self.parts:
-            return pa.table({n: pa.array([], pa.int64() if n == "row_number" else pa.string())
-                             for n in names})  # fmt: skip
+            return pa.table(
+                {n: pa.array([], pa.int64() if n == "row_number" else pa.string()) for n in names}
+            )
         cols = {n: pa.concat_arrays([p[n] for p in self.parts]) for n in names}
         t = pa.table(cols)
-        return t.sort_by([("entity", "ascending"), ("source_file", "ascending"),
-                          ("row_number", "ascending")])  # fmt: skip
+        return t.sort_by(
+            [("entity", "ascending"), ("source_file", "ascending"), ("row_number", "ascending")]
+        )
 
 
 def insert_duplicates(n: int, dup_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

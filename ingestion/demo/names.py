@@ -12,44 +12,179 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 CN_SURNAMES = [
-    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
-    ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"),
-    ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"), ("胡", "hu"),
-    ("郭", "guo"), ("何", "he"), ("高", "gao"), ("林", "lin"), ("罗", "luo"),
-    ("郑", "zheng"), ("梁", "liang"), ("谢", "xie"), ("宋", "song"), ("唐", "tang"),
-    ("欧阳", "ouyang"), ("司马", "sima"),
-]  # fmt: skip
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("马", "ma"),
+    ("朱", "zhu"),
+    ("胡", "hu"),
+    ("郭", "guo"),
+    ("何", "he"),
+    ("高", "gao"),
+    ("林", "lin"),
+    ("罗", "luo"),
+    ("郑", "zheng"),
+    ("梁", "liang"),
+    ("谢", "xie"),
+    ("宋", "song"),
+    ("唐", "tang"),
+    ("欧阳", "ouyang"),
+    ("司马", "sima"),
+]
 CN_GIVEN = [
-    ("伟", "wei"), ("娜", "na"), ("静", "jing"), ("敏", "min"), ("强", "qiang"),
-    ("磊", "lei"), ("军", "jun"), ("洋", "yang"), ("勇", "yong"), ("艳", "yan"),
-    ("杰", "jie"), ("娟", "juan"), ("涛", "tao"), ("明", "ming"), ("超", "chao"),
-    ("秀英", "xiuying"), ("丽", "li"), ("霞", "xia"), ("平", "ping"), ("刚", "gang"),
-    ("桂英", "guiying"), ("晓东", "xiaodong"), ("建华", "jianhua"), ("雪梅", "xuemei"),
-    ("志强", "zhiqiang"), ("海燕", "haiyan"), ("子涵", "zihan"), ("宇轩", "yuxuan"),
-    ("思远", "siyuan"), ("梓萱", "zixuan"),
-]  # fmt: skip
+    ("伟", "wei"),
+    ("娜", "na"),
+    ("静", "jing"),
+    ("敏", "min"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("娟", "juan"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("秀英", "xiuying"),
+    ("丽", "li"),
+    ("霞", "xia"),
+    ("平", "ping"),
+    ("刚", "gang"),
+    ("桂英", "guiying"),
+    ("晓东", "xiaodong"),
+    ("建华", "jianhua"),
+    ("雪梅", "xuemei"),
+    ("志强", "zhiqiang"),
+    ("海燕", "haiyan"),
+    ("子涵", "zihan"),
+    ("宇轩", "yuxuan"),
+    ("思远", "siyuan"),
+    ("梓萱", "zixuan"),
+]
 LATIN_FIRST = [
-    "James", "Mary", "Michael", "Linda", "David", "Sarah", "Thomas", "Emma", "Daniel",
-    "Sophie", "Lucas", "Olivia", "Mateo", "Chloé", "Noah", "Anna", "Kevin", "Grace",
-    "Liam", "Zoë", "Ethan", "Hannah", "Ryan", "Isabel",
-]  # fmt: skip
+    "James",
+    "Mary",
+    "Michael",
+    "Linda",
+    "David",
+    "Sarah",
+    "Thomas",
+    "Emma",
+    "Daniel",
+    "Sophie",
+    "Lucas",
+    "Olivia",
+    "Mateo",
+    "Chloé",
+    "Noah",
+    "Anna",
+    "Kevin",
+    "Grace",
+    "Liam",
+    "Zoë",
+    "Ethan",
+    "Hannah",
+    "Ryan",
+    "Isabel",
+]
 LATIN_LAST = [
-    "Smith", "Johnson", "Williams", "Brown", "Miller", "Davis", "Wilson", "Taylor",
-    "Anderson", "Thomas", "Martin", "Lee", "Walker", "Young", "King", "Wright", "Müller",
-    "García", "O'Brien", "O'Neill", "D'Angelo", "O'Connor",
-]  # fmt: skip
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Taylor",
+    "Anderson",
+    "Thomas",
+    "Martin",
+    "Lee",
+    "Walker",
+    "Young",
+    "King",
+    "Wright",
+    "Müller",
+    "García",
+    "O'Brien",
+    "O'Neill",
+    "D'Angelo",
+    "O'Connor",
+]
 
-CN_CITY = ["上海", "北京", "广州", "深圳", "杭州", "南京", "成都", "武汉", "西安", "苏州", "天津",
-           "重庆", "厦门", "青岛", "长沙", "沈阳"]  # fmt: skip
-CN_WORD = ["华信", "恒达", "金桥", "宏远", "鼎盛", "瑞丰", "新世纪", "东方", "万通", "中科",
-           "汇源", "嘉禾", "永安", "博雅", "星辰", "天成"]  # fmt: skip
+CN_CITY = [
+    "上海",
+    "北京",
+    "广州",
+    "深圳",
+    "杭州",
+    "南京",
+    "成都",
+    "武汉",
+    "西安",
+    "苏州",
+    "天津",
+    "重庆",
+    "厦门",
+    "青岛",
+    "长沙",
+    "沈阳",
+]
+CN_WORD = [
+    "华信",
+    "恒达",
+    "金桥",
+    "宏远",
+    "鼎盛",
+    "瑞丰",
+    "新世纪",
+    "东方",
+    "万通",
+    "中科",
+    "汇源",
+    "嘉禾",
+    "永安",
+    "博雅",
+    "星辰",
+    "天成",
+]
 CN_KIND = ["电子", "机械", "贸易", "科技", "医疗器械", "物流", "能源", "化工", "食品", "建材"]
 CN_SUFFIX = ["有限公司", "股份有限公司", "集团有限公司"]
-LATIN_CO_A = ["Northwind", "Blue Harbor", "Pacific Rim", "Golden Gate", "Silverline",
-              "Redwood", "Oak & Ivy", "O'Malley", "Summit", "Evergreen", "Lighthouse",
-              "Crescent"]  # fmt: skip
-LATIN_CO_B = ["Trading", "Industrial", "Medical", "Logistics", "Electronics", "Foods",
-              "Energy", "Systems"]  # fmt: skip
+LATIN_CO_A = [
+    "Northwind",
+    "Blue Harbor",
+    "Pacific Rim",
+    "Golden Gate",
+    "Silverline",
+    "Redwood",
+    "Oak & Ivy",
+    "O'Malley",
+    "Summit",
+    "Evergreen",
+    "Lighthouse",
+    "Crescent",
+]
+LATIN_CO_B = [
+    "Trading",
+    "Industrial",
+    "Medical",
+    "Logistics",
+    "Electronics",
+    "Foods",
+    "Energy",
+    "Systems",
+]
 LATIN_CO_SUFFIX = ["Co., Ltd.", "Ltd.", "Inc.", "GmbH", "Pte. Ltd.", 'Group "Asia"']
 
 
@@ -106,8 +241,9 @@ def company_names(rng: np.random.Generator, n: int, chinese_share: float = 0.7) 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     """Vectorised ``prefix + zero-padded number`` ids, e.g. ``R0001``."""
-    text = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()),
-                        width, "0")  # fmt: skip
+    text = pc.utf8_lpad(
+        pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0"
+    )
     return pc.binary_join_element_wise(prefix, text, "")
 
 

@@ -31,8 +31,16 @@ MARKETS = [
     ("M07", "Sichuan-Chongqing 川渝", False, "west"),
     ("M08", "Xi'an & Northwest 西北", True, "west"),
 ]
-INDUSTRIES = ["manufacturing", "retail", "healthcare", "energy", "logistics", "education",
-              "finance", "government"]  # fmt: skip
+INDUSTRIES = [
+    "manufacturing",
+    "retail",
+    "healthcare",
+    "energy",
+    "logistics",
+    "education",
+    "finance",
+    "government",
+]
 # category, (Chinese stem, English stem), list price range CNY, typical quantity scale
 PRODUCT_CATEGORIES = [
     ("sensors", ("温度传感器", "Pressure Sensor"), (800, 3000)),
@@ -57,9 +65,12 @@ def build_org(ctx: Ctx) -> None:
     n_sales = n_reps - n_teams - n_mkt
 
     team = np.concatenate(
-        [np.arange(n_teams), rng.permutation(np.arange(n_sales) % n_teams),
-         (np.arange(n_mkt) % 4) * tpr]
-    )  # fmt: skip
+        [
+            np.arange(n_teams),
+            rng.permutation(np.arange(n_sales) % n_teams),
+            (np.arange(n_mkt) % 4) * tpr,
+        ]
+    )
     role = np.concatenate(
         [np.full(n_teams, 2), np.zeros(n_sales, int), np.ones(n_mkt, int)]
     )  # ROLES index: 0 sales, 1 marketing, 2 manager
@@ -108,11 +119,22 @@ def build_org(ctx: Ctx) -> None:
     review_base = 3.7 + 0.6 * (skill - 1) - 0.8 * coached + rng.normal(0, 0.15, n_reps)
 
     ctx.reps = {
-        "role": role, "team": team, "region": region, "manager": manager, "skill": skill,
-        "growth": growth, "hire": hire, "end": end, "under": under, "csat_q": csat_q,
-        "p_win": p_win, "review_base": review_base, "is_lead_team": is_lead_team,
-        "tpr": np.array([tpr]), "coach": coached,
-    }  # fmt: skip
+        "role": role,
+        "team": team,
+        "region": region,
+        "manager": manager,
+        "skill": skill,
+        "growth": growth,
+        "hire": hire,
+        "end": end,
+        "under": under,
+        "csat_q": csat_q,
+        "p_win": p_win,
+        "review_base": review_base,
+        "is_lead_team": is_lead_team,
+        "tpr": np.array([tpr]),
+        "coach": coached,
+    }
 
     # Employment per month: exposure share, first/last employed day, ramp-up of new hires.
     ms, he = ctx.month_start[None, :], ctx.hist_end[None, :]
@@ -149,8 +171,9 @@ def build_org(ctx: Ctx) -> None:
                 "team_id": team_ids,
                 "team_name": pc.if_else(pa.array(t_k == 0), lead_name, team_name),
                 "region": pa.array(REGIONS).take(pa.array(t_region)),
-                "parent_team_id": pc.if_else(pa.array(t_k == 0), pa.nulls(n_teams, pa.string()),
-                                             parent),  # fmt: skip
+                "parent_team_id": pc.if_else(
+                    pa.array(t_k == 0), pa.nulls(n_teams, pa.string()), parent
+                ),
             },
         )
     )
@@ -160,9 +183,10 @@ def build_org(ctx: Ctx) -> None:
     display, local = names.person_names(rng, n_reps)
     email = names.join(local, ".", pc.utf8_lower(ctx.rep_ids), "@demo-company.example")
     mgr_id = pc.if_else(
-        pa.array(manager >= 0), ctx.rep_ids.take(pa.array(np.maximum(manager, 0))),
+        pa.array(manager >= 0),
+        ctx.rep_ids.take(pa.array(np.maximum(manager, 0))),
         pa.nulls(n_reps, pa.string()),
-    )  # fmt: skip
+    )
     upd_day = np.where(end < as_of, end + 1, np.maximum(hire, as_of - rng.integers(0, 120, n_reps)))
     w = ctx.writer("crm/reps")
     w.write(
@@ -210,10 +234,11 @@ def build_reference(ctx: Ctx) -> None:
     cost_share = rng.uniform(0.35, 0.70, n_prod)
     std_cost = np.round(list_price * cost_share, 2)
     stem = rng.random(n_prod) < 0.5
-    prod_names = [
-        f"{PRODUCT_CATEGORIES[c][1][0 if s else 1]} {chr(65 + c)}{100 + 10 * k}"
-        for c, s, k in zip(cat, stem, np.arange(n_prod) % per_cat, strict=True)
-    ]
+    stems = [c[1][0] for c in PRODUCT_CATEGORIES] + [c[1][1] for c in PRODUCT_CATEGORIES]
+    stem_txt = pa.array(stems).take(pa.array(cat + len(PRODUCT_CATEGORIES) * (~stem)))
+    model_txt = pc.cast(pa.array(100 + 10 * (np.arange(n_prod) % per_cat)), pa.string())
+    series = pa.array([chr(65 + c) for c in range(len(PRODUCT_CATEGORIES))]).take(pa.array(cat))
+    prod_names = names.join(stem_txt, names.join(series, model_txt), sep=" ")
     ctx.product_ids = names.ids("P", np.arange(1, n_prod + 1), 3)
     popularity = rng.zipf(1.6, n_prod).clip(1, 30).astype(float) * rng.uniform(0.5, 1.5, n_prod)
     ctx.products = {
@@ -228,7 +253,7 @@ def build_reference(ctx: Ctx) -> None:
             {
                 "product_id": ctx.product_ids,
                 "product_name": prod_names,
-                "category": [PRODUCT_CATEGORIES[c][0] for c in cat],
+                "category": pa.array([c[0] for c in PRODUCT_CATEGORIES]).take(pa.array(cat)),
                 "list_price": list_price,
                 "standard_cost": std_cost,
             },
@@ -323,10 +348,18 @@ def build_accounts(ctx: Ctx) -> None:
     key = owner[by_owner].astype(np.int64) * 100_000 + created_day[by_owner]
     seg_start = np.searchsorted(key, np.arange(len(role)) * 100_000, side="left")
     ctx.accounts = {
-        "owner": owner, "created_day": created_day, "market": market,
-        "is_new_market": is_new_market, "channel": channel, "usd": usd, "size": size,
-        "region": region, "by_owner": by_owner, "owner_key": key, "seg_start": seg_start,
-    }  # fmt: skip
+        "owner": owner,
+        "created_day": created_day,
+        "market": market,
+        "is_new_market": is_new_market,
+        "channel": channel,
+        "usd": usd,
+        "size": size,
+        "region": region,
+        "by_owner": by_owner,
+        "owner_key": key,
+        "seg_start": seg_start,
+    }
 
     # leavers' accounts went to their team manager when they left
     left = end[owner] < as_of
@@ -366,9 +399,7 @@ def build_accounts(ctx: Ctx) -> None:
         disp, local = names.person_names(brng, k, chinese_share=0.75)
         acc_txt = pc.utf8_lower(ctx.account_ids.take(pa.array(ca)))
         email = names.join(local, "@", acc_txt, ".example.cn")
-        c_created = np.minimum(
-            created_s[ca] + brng.integers(0, 60 * DAY_S, k), ctx.as_of_end_s
-        )
+        c_created = np.minimum(created_s[ca] + brng.integers(0, 60 * DAY_S, k), ctx.as_of_end_s)
         w.write(
             make_table(
                 "crm/contacts",

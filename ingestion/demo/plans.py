@@ -49,8 +49,14 @@ RATIO_KPIS = {
 # KPIs the generator has no model for: a plausible constant level.
 FALLBACK_LEVEL = {"repeat_purchase_rate_pct": 45.0, "channel_revenue_growth_pct": 5.0}
 MONEY_KPIS = {"revenue", "gross_profit", "new_market_revenue", "avg_order_value"}
-COUNT_KPIS = {"new_customers", "visits", "market_feedback", "leads", "prospects",
-              "event_participants"}  # fmt: skip
+COUNT_KPIS = {
+    "new_customers",
+    "visits",
+    "market_feedback",
+    "leads",
+    "prospects",
+    "event_participants",
+}
 
 
 def _quarter_sum(ctx: Ctx, mat: np.ndarray) -> np.ndarray:
@@ -113,8 +119,9 @@ def build_people(ctx: Ctx) -> None:
     cnt = np.bincount(cell, minlength=n_reps * n_q * 4).reshape(n_reps, n_q, 4)
     mean = np.divide(tot, cnt, out=np.zeros_like(tot), where=cnt > 0)
     wsum = ((cnt > 0) * wrel).sum(axis=2)
-    val = np.divide((mean * wrel).sum(axis=2), wsum, out=np.full(wsum.shape, np.nan),
-                    where=wsum > 0)  # fmt: skip
+    val = np.divide(
+        (mean * wrel).sum(axis=2), wsum, out=np.full(wsum.shape, np.nan), where=wsum > 0
+    )
     ctx.agg["review_360_q"] = (val - 1) / 4 * 100
 
     # training
@@ -201,9 +208,11 @@ def _smooth(x: np.ndarray) -> np.ndarray:
 def _fill(values: np.ndarray, rep_level: np.ndarray, role: np.ndarray) -> np.ndarray:
     """Replace unusable (nan) cells by the rep's level, then by the role's mean level."""
     role_level = np.array(
-        [np.nanmean(rep_level[role == r]) if np.isfinite(rep_level[role == r]).any() else 0.0
-         for r in range(len(ROLES))]
-    )  # fmt: skip
+        [
+            np.nanmean(rep_level[role == r]) if np.isfinite(rep_level[role == r]).any() else 0.0
+            for r in range(len(ROLES))
+        ]
+    )
     rep_level = np.where(np.isfinite(rep_level), rep_level, role_level[role])
     return np.where(np.isfinite(values), values, rep_level[:, None])
 
@@ -219,8 +228,9 @@ def _expected(ctx: Ctx, code: str) -> tuple[np.ndarray, np.ndarray, str]:
         rate = np.divide(sn, se, out=np.full(sn.shape, np.nan), where=se > 0)
         rate = np.where(rate > 0, rate, np.nan)
         tot_e = e.sum(axis=1)
-        rep_rate = np.divide(num.sum(axis=1), tot_e, out=np.full(len(role), np.nan),
-                             where=tot_e > 0)  # fmt: skip
+        rep_rate = np.divide(
+            num.sum(axis=1), tot_e, out=np.full(len(role), np.nan), where=tot_e > 0
+        )
         rep_rate = np.where(rep_rate > 0, rep_rate, np.nan)
         month = _fill(rate, rep_rate, role) * e
         return month, _quarter_sum(ctx, month), "sum"
@@ -228,8 +238,9 @@ def _expected(ctx: Ctx, code: str) -> tuple[np.ndarray, np.ndarray, str]:
         num_p, den_p, factor = RATIO_KPIS[code]
         num, den = _agg(ctx, num_p), _agg(ctx, den_p)
         rep_den = den.sum(axis=1)
-        rep_level = np.divide(num.sum(axis=1), rep_den, out=np.full(len(role), np.nan),
-                              where=rep_den >= 3)  # fmt: skip
+        rep_level = np.divide(
+            num.sum(axis=1), rep_den, out=np.full(len(role), np.nan), where=rep_den >= 3
+        )
         rep_level = np.where(rep_level != 0, rep_level, np.nan)
 
         def level(n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -237,8 +248,11 @@ def _expected(ctx: Ctx, code: str) -> tuple[np.ndarray, np.ndarray, str]:
             v = np.where(v != 0, v, np.nan)  # a zero level makes no target: use the rep's
             return _fill(v, rep_level, role) * factor
 
-        return level(_smooth(num), _smooth(den)), level(_quarter_sum(ctx, num),
-                                                        _quarter_sum(ctx, den)), "ratio"  # fmt: skip
+        return (
+            level(_smooth(num), _smooth(den)),
+            level(_quarter_sum(ctx, num), _quarter_sum(ctx, den)),
+            "ratio",
+        )
     if code == "review_360":
         q = ctx.agg["review_360_q"]
         with np.errstate(all="ignore"):
@@ -290,16 +304,24 @@ def build_plans(ctx: Ctx) -> None:
                 ("month", month_v, u_m, e, ctx.month_start),
                 ("quarter", quarter_v, u_q, eq, ctx.quarter_start),
             ):
-                if code == "nps":  # can be near or below zero: spread additively
-                    target = val + 25 * (u - 1) + 10 * (b - 1)
-                else:
-                    target = val * u * b
+                # NPS can be near or below zero: spread it additively
+                nps = code == "nps"
+                target = val + 25 * (u - 1) + 10 * (b - 1) if nps else val * u * b
                 if kind == "ratio" and code != "avg_order_value":
                     target = np.minimum(target, 100.0)
                 target = _round_target(code, target)
                 r, p = np.nonzero(who[:, None] & (expo > 0))
-                parts.append((r, np.full(len(r), ri * 100 + ki), np.full(len(r), grain == "quarter"),
-                              starts[p], target[r, p], code, grain))  # fmt: skip
+                parts.append(
+                    (
+                        r,
+                        np.full(len(r), ri * 100 + ki),
+                        np.full(len(r), grain == "quarter"),
+                        starts[p],
+                        target[r, p],
+                        code,
+                        grain,
+                    )
+                )
     if parts:
         r = np.concatenate([p[0] for p in parts])
         korder = np.concatenate([p[1] for p in parts])
@@ -317,8 +339,9 @@ def build_plans(ctx: Ctx) -> None:
             "target_value": value[srt],
         }
     else:
-        cols = {c: [] for c in ("rep_id", "kpi_code", "period_grain", "period_start",
-                                "target_value")}  # fmt: skip
+        cols = {
+            c: [] for c in ("rep_id", "kpi_code", "period_grain", "period_start", "target_value")
+        }
     w = ctx.writer("plans/targets")
     w.write(make_table("plans/targets", cols))
     ctx.record(w)
@@ -332,8 +355,9 @@ def build_plans(ctx: Ctx) -> None:
     for gq_flag, expo, starts, mult in ((0, e, ctx.month_start, 1), (1, eq, ctx.quarter_start, 3)):
         r, p = np.nonzero(expo > 0)
         raise_ = np.where(starts[p] >= ctx.start_day + 365, 1.05, 1.0)
-        rows.append((r, np.full(len(r), gq_flag), starts[p],
-                     np.round(monthly[r] * raise_, -2) * mult))  # fmt: skip
+        rows.append(
+            (r, np.full(len(r), gq_flag), starts[p], np.round(monthly[r] * raise_, -2) * mult)
+        )
     r = np.concatenate([x[0] for x in rows])
     gq = np.concatenate([x[1] for x in rows])
     start = np.concatenate([x[2] for x in rows])

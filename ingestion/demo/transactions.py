@@ -185,8 +185,12 @@ class Transactions:
         )
         usd = acc["usd"][acct]
         completed = rng.random(n) < 0.96
-        upd = day * DAY_S + secs + np.where(
-            completed, rng.integers(3600, 72 * 3600, n), rng.integers(DAY_S, 7 * DAY_S, n)
+        upd = (
+            day * DAY_S
+            + secs
+            + np.where(
+                completed, rng.integers(3600, 72 * 3600, n), rng.integers(DAY_S, 7 * DAY_S, n)
+            )
         )
         upd = np.minimum(upd, ctx.as_of_end_s)
         order_ids = self._ids("order", "SO", n)
@@ -284,8 +288,13 @@ class Transactions:
         if len(unk):
             pos = first_pos[np.searchsorted(main_idx, unk)]
             bad_rep = rep_txt.take(pa.array(unk))
-            ctx.defects.add(w, start + pos, order_ids.take(pa.array(unk)), "unknown_rep",
-                            names.join("rep_id ", bad_rep, " not in crm/reps"))  # fmt: skip
+            ctx.defects.add(
+                w,
+                start + pos,
+                order_ids.take(pa.array(unk)),
+                "unknown_rep",
+                names.join("rep_id ", bad_rep, " not in crm/reps"),
+            )
         # main lines file
         take, first_pos, dup_pos = insert_duplicates(
             len(line_main), np.searchsorted(line_main, dup_l)
@@ -295,14 +304,19 @@ class Transactions:
         self._log_dups(w, start, dup_pos, line_ids.take(pa.array(dup_l)))
         if len(up):
             pos = first_pos[np.searchsorted(line_main, up)]
-            ctx.defects.add(w, start + pos, line_ids.take(pa.array(up)), "unknown_product",
-                            names.join("product_id ", prod_txt.take(pa.array(up)),
-                                       " not in orders/products"))  # fmt: skip
+            ctx.defects.add(
+                w,
+                start + pos,
+                line_ids.take(pa.array(up)),
+                "unknown_product",
+                names.join("product_id ", prod_txt.take(pa.array(up)), " not in orders/products"),
+            )
         if len(neg):
             pos = first_pos[np.searchsorted(line_main, neg)]
             detail = names.join("quantity ", pc.cast(pa.array(qty_out[neg]), pa.string()))
-            ctx.defects.add(w, start + pos, line_ids.take(pa.array(neg)), "negative_quantity",
-                            detail)  # fmt: skip
+            ctx.defects.add(
+                w, start + pos, line_ids.take(pa.array(neg)), "negative_quantity", detail
+            )
         # late files
         if late.any():
             late_idx = np.nonzero(late)[0]
@@ -310,12 +324,22 @@ class Transactions:
             detail = f"order dated {date_of(day[late_idx[0]]):%Y-%m} delivered in a late file"
             w = self.late["orders"]
             start = w.write(orders_table(late_idx))
-            ctx.defects.add(w, start + np.arange(len(late_idx)), order_ids.take(pa.array(late_idx)),
-                            "late_file", detail)  # fmt: skip
+            ctx.defects.add(
+                w,
+                start + np.arange(len(late_idx)),
+                order_ids.take(pa.array(late_idx)),
+                "late_file",
+                detail,
+            )
             w = self.late["lines"]
             start = w.write(lines_table(late_lines))
-            ctx.defects.add(w, start + np.arange(len(late_lines)),
-                            line_ids.take(pa.array(late_lines)), "late_file", detail)  # fmt: skip
+            ctx.defects.add(
+                w,
+                start + np.arange(len(late_lines)),
+                line_ids.take(pa.array(late_lines)),
+                "late_file",
+                detail,
+            )
 
         # --- returns (clean lines of completed orders only) ------------------------------
         clean_line = completed[lo] & ~bad_order[lo]
@@ -355,8 +379,9 @@ class Transactions:
         ctx.agg_add("revenue", r_rep, r_month, -r_amount * fxv[r_idx])
         ctx.agg_add("cost", r_rep, r_month, -r_qty * unit_cost[r_idx] * fxv[r_idx])
         r_nm = nm[r_idx]
-        ctx.agg_add("new_market_revenue", r_rep[r_nm], r_month[r_nm],
-                    -(r_amount * fxv[r_idx])[r_nm])  # fmt: skip
+        ctx.agg_add(
+            "new_market_revenue", r_rep[r_nm], r_month[r_nm], -(r_amount * fxv[r_idx])[r_nm]
+        )
         ok_order = completed.copy()
         ok_order[unk] = False
         ctx.agg_add("orders", rep[ok_order], m)
@@ -394,7 +419,13 @@ class Transactions:
         score = np.where(typ == 0, csat, nps).astype(np.int64)
         keep = sub <= ctx.as_of_end_s
         order = np.nonzero(keep)[0][np.argsort(sub[keep], kind="stable")]
-        s_rep, s_acct, typ, score, sub = s_rep[order], s_acct[order], typ[order], score[order], sub[order]
+        s_rep, s_acct, typ, score, sub = (
+            s_rep[order],
+            s_acct[order],
+            typ[order],
+            score[order],
+            sub[order],
+        )
         n = len(order)
         if n == 0:
             return
@@ -432,8 +463,13 @@ class Transactions:
             if len(rows):
                 shown = pc.cast(pa.array(score[rows]), pa.string())
                 detail = names.join(f"{kind} score ", shown, f" outside {allowed}")
-                ctx.defects.add(w, start + first_pos[rows], ids.take(pa.array(rows)),
-                                "score_out_of_range", detail)  # fmt: skip
+                ctx.defects.add(
+                    w,
+                    start + first_pos[rows],
+                    ids.take(pa.array(rows)),
+                    "score_out_of_range",
+                    detail,
+                )
         good = ~bad
         month = ctx.month_of(sub // DAY_S)
         c = good & (typ == 0)
@@ -512,13 +548,15 @@ class Transactions:
                     "account_id": _nullable_ids(ctx.account_ids, acct[take], has_acc[take]),
                     "activity_type": _strs(ACTIVITY_TYPES, typ[take]),
                     "activity_at": ts[take],
-                    "participants": pa.array(participants[take].astype(np.int64),
-                                             mask=~is_event[take]),
-                    "impressions": pa.array(impressions[take].astype(np.int64),
-                                            mask=~is_campaign[take]),
+                    "participants": pa.array(
+                        participants[take].astype(np.int64), mask=~is_event[take]
+                    ),
+                    "impressions": pa.array(
+                        impressions[take].astype(np.int64), mask=~is_campaign[take]
+                    ),
                 },
             )
-        )  # fmt: skip
+        )
         self._log_dups(w, start, dup_pos, ids.take(pa.array(dup)))
         ctx.agg_add("visits", rep[typ == 0], m)
         ctx.agg_add("market_feedback", rep[typ == 3], m)

@@ -123,9 +123,7 @@ def csv_bytes(table: pa.Table, kinds: list[str]) -> bytes:
     out = []
     for start in range(0, table.num_rows, _CSV_BLOCK_ROWS):
         block = table.slice(start, _CSV_BLOCK_ROWS)
-        cols = [
-            _fmt_column(block.column(i).combine_chunks(), kind) for i, kind in enumerate(kinds)
-        ]
+        cols = [_fmt_column(block.column(i).combine_chunks(), kind) for i, kind in enumerate(kinds)]
         line = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
         line = pc.binary_join_element_wise(line, "\n", "")
         if isinstance(line, pa.ChunkedArray):

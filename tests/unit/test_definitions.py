@@ -1,0 +1,54 @@
+"""Snapshot of the asset graph: a refactor that drops an asset, a group or a check shows here."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import dagster as dg
+
+from orchestration.definitions import defs
+
+MARTS = {
+    "dim_reps", "fct_order_lines", "fct_opportunities", "kpi_rep_period", "scorecard_rep_period",
+    "scorecard_team_period", "scorecard_region_period", "scorecard_company_period",
+    "bonus_rep_period", "target_recommendations", "review_360_rep_period", "dq_rejected_rows",
+}  # fmt: skip
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_every_published_mart_is_an_asset():
+    keys = {k.to_user_string() for k in _graph().get_all_asset_keys()}
+    assert {f"marts/{m}" for m in MARTS} <= keys
+    assert {"published/warehouse", "published/scorecard_report"} <= keys
+    assert {f"raw/{s}" for s in ("crm/reps", "orders/order_lines", "plans/targets")} <= keys
+
+
+def test_groups_by_source_and_layer():
+    graph = _graph()
+    groups = Counter(graph.get(k).group_name for k in graph.get_all_asset_keys())
+    assert groups["crm"] == 8 and groups["orders"] == 5 and groups["surveys"] == 3
+    assert groups["hr"] == 2 and groups["plans"] == 2 + 5  # landing plans + plan rules
+    assert groups["marts"] == len(MARTS)
+    assert groups["staging"] >= 20 and groups["intermediate"] >= 10
+    assert groups["publish"] == 2
+
+
+def test_checks_sit_beside_their_assets():
+    graph = _graph()
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("raw/orders/order_lines", "rows_reconcile") in checks
+    assert ("raw/orders/order_lines", "files_readable") in checks
+    # dbt tests become checks on the models they test
+    assert any(k == "marts/bonus_rep_period" and "unique_combination" in n for k, n in checks)
+
+
+def test_nightly_job_and_schedule():
+    job = defs.resolve_job_def("nightly")
+    assert job is not None
+    schedule = defs.resolve_schedule_def("nightly_0200")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert isinstance(defs.resolve_assets_def(dg.AssetKey(["marts", "bonus_rep_period"])), dg.AssetsDefinition)
