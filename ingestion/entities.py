@@ -96,7 +96,12 @@ ENTITIES: tuple[Entity, ...] = (
         "review_id",
         "reviewee_rep_id, reviewer_relation, period_start, score",
     ),
-    _e("hr", "violations", "violation_id", "rep_id, occurred_at, severity, penalty_amount, description"),
+    _e(
+        "hr",
+        "violations",
+        "violation_id",
+        "rep_id, occurred_at, severity, penalty_amount, description",
+    ),
     _e("hr", "training", "training_id", "rep_id, completed_at, hours"),
     _e("plans", "targets", "rep_id kpi_code period_grain period_start", "target_value"),
     _e("plans", "base_bonus", "rep_id period_grain period_start", "base_bonus, currency"),

@@ -104,9 +104,7 @@ def landing_files(landing_dir: Path, entity: Entity) -> list[Path]:
     folder = landing_dir / entity.folder
     if not folder.is_dir():
         return []
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-    )
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
 def file_sha256(path: Path) -> str:
@@ -229,9 +227,7 @@ def _read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
     if suffix == ".csv":
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(
-                column_names=columns, skip_rows=1, block_size=_CSV_BLOCK
-            ),
+            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=_CSV_BLOCK),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns},
                 strings_can_be_null=True,
@@ -272,9 +268,7 @@ def _insert_batch(
 ) -> None:
     text = _as_text(table, entity.all_columns)
     first = res.rows_read + 1
-    text = text.append_column(
-        "_row_number", pa.array(range(first, first + text.num_rows), type=pa.int64())
-    )
+    text = text.append_column("_row_number", pa.array(range(first, first + text.num_rows), type=pa.int64()))
     con.register("_landing_batch", text)
     try:
         cols = ", ".join(entity.all_columns)

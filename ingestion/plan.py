@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,7 @@ def load_plan(
         missing_target=data.get("missing_target", "renormalize"),
         coaching_threshold_pct=float(data.get("coaching_threshold_pct", 80)),
         minor_violation_points=float(data.get("minor_violation_points", 2)),
-        recommendation={
-            k: float(v) for k, v in (data.get("target_recommendation") or {}).items()
-        },
+        recommendation={k: float(v) for k, v in (data.get("target_recommendation") or {}).items()},
         source=str(path),
         sha256=hashlib.sha256(raw_text).hexdigest(),
     )
@@ -176,7 +175,7 @@ def _validate_tiers(tiers: list[dict[str, Any]]) -> list[str]:
     parsed.sort(key=lambda t: t[0])
     if parsed and parsed[0][0] != 0:
         problems.append(f"bonus_tiers: lowest tier starts at {parsed[0][0]:g}, must start at 0")
-    for (lo1, hi1, n1), (lo2, _hi2, n2) in zip(parsed, parsed[1:], strict=False):
+    for (_lo1, hi1, n1), (lo2, _hi2, n2) in pairwise(parsed):
         if hi1 is None:
             problems.append(f"bonus_tiers[{n1}]: open-ended tier must be the last one")
         elif lo2 < hi1:
@@ -226,7 +225,9 @@ def write_plan_tables(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             for code, s in plan.kpis.items()
         ],
     )
-    con.execute("create or replace table plan.role_weights (role varchar, kpi_code varchar, weight_pct double)")
+    con.execute(
+        "create or replace table plan.role_weights (role varchar, kpi_code varchar, weight_pct double)"
+    )
     con.executemany(
         "insert into plan.role_weights values (?, ?, ?)",
         [[role, code, w] for role, ws in plan.role_weights.items() for code, w in ws.items()],

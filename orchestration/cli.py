@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import date
-from pathlib import Path
-
 import unicodedata
+from pathlib import Path
 
 import click
 
@@ -139,7 +137,6 @@ def report(out: Path | None, lang: str | None, grain: str, period) -> None:
         period_start=period.date() if period else None,
     )
     click.echo(f"report: {index}")
-
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ _WATCHED = ("models", "macros", "tests", "seeds", "snapshots")
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
-    newest = max(
-        (project_dir / name).stat().st_mtime for name in ("dbt_project.yml", "profiles.yml")
-    )
+    newest = max((project_dir / name).stat().st_mtime for name in ("dbt_project.yml", "profiles.yml"))
     for folder in _WATCHED:
         for path in (project_dir / folder).rglob("*"):
             if path.suffix in (".sql", ".yml", ".yaml", ".csv"):
@@ -39,7 +37,14 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         result = dbtRunner().invoke(
-            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+            [
+                "parse",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir),
+                "--quiet",
+            ]
         )
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")

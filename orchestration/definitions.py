@@ -30,7 +30,14 @@ nightly_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[raw_control, plan_rules, *raw_assets, spm_dbt_models, published_warehouse, scorecard_report],
+    assets=[
+        raw_control,
+        plan_rules,
+        *raw_assets,
+        spm_dbt_models,
+        published_warehouse,
+        scorecard_report,
+    ],
     asset_checks=raw_checks,
     jobs=[nightly_job],
     schedules=[nightly_schedule],

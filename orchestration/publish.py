@@ -49,12 +49,11 @@ def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResul
         con.execute(f"create schema published.{MARTS_SCHEMA}")
         for table in tables:
             con.execute(
-                f"create table published.{MARTS_SCHEMA}.{table} as "
-                f"select * from build.{MARTS_SCHEMA}.{table}"
+                f"create table published.{MARTS_SCHEMA}.{table} as select * from build.{MARTS_SCHEMA}.{table}"
             )
-            counts[table] = con.execute(
-                f"select count(*) from published.{MARTS_SCHEMA}.{table}"
-            ).fetchone()[0]
+            counts[table] = con.execute(f"select count(*) from published.{MARTS_SCHEMA}.{table}").fetchone()[
+                0
+            ]
         con.execute(
             f"create table published.{MARTS_SCHEMA}._publish_info as select "
             "? as run_id, ? as published_at, ? as tables",

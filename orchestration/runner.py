@@ -25,22 +25,14 @@ def run_pipeline(log_path: Path | None = None, log_level: str = "WARNING") -> Ru
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("nightly")
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if log_path is None:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config
-        )
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
     else:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=run_config
-            )
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
     outcome = RunOutcome(result.run_id, result.success, log_path=log_path)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:

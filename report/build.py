@@ -133,9 +133,7 @@ def _rows(
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _one(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-) -> dict:
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict:
     rows = _rows(con, sql, params)
     return rows[0] if rows else {}
 
@@ -183,15 +181,12 @@ class _Marts:
             (r["table_name"], r["column_name"])
             for r in _rows(
                 con,
-                "select table_name, column_name from information_schema.columns "
-                "where table_schema = 'marts'",
+                "select table_name, column_name from information_schema.columns where table_schema = 'marts'",
             )
         }
         team_name = "team_name" if ("dim_reps", "team_name") in cols else "null"
         order_key = "valid_from desc nulls last" if ("dim_reps", "valid_from") in cols else "1"
-        coaching_kpis = (
-            "coaching_kpis" if ("scorecard_rep_period", "coaching_kpis") in cols else "null"
-        )
+        coaching_kpis = "coaching_kpis" if ("scorecard_rep_period", "coaching_kpis") in cols else "null"
         # Current rep versions (one per rep even if the SCD2 data has two current rows),
         # teams named after them, and bonus rows deduplicated per rep and period.
         self.ctes = f"""
@@ -469,9 +464,7 @@ def _environment(tr: Translator) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        pct=_fmt_pct, num=_fmt_num, money=_fmt_money, coef=_fmt_coef, ident=safe_file_stem
-    )
+    env.filters.update(pct=_fmt_pct, num=_fmt_num, money=_fmt_money, coef=_fmt_coef, ident=safe_file_stem)
     env.globals.update(
         t=tr,
         perspectives=PERSPECTIVES,
@@ -640,9 +633,7 @@ def _collect(marts: _Marts, period: date) -> dict[str, Any]:
         "teams": marts.teams(period),
         "reps": reps,
         "top": marts.reps(period, limit=TOP_N),
-        "coaching": marts.reps(
-            period, where="s.coaching_flag", order="s.composite_score asc nulls first"
-        ),
+        "coaching": marts.reps(period, where="s.coaching_flag", order="s.composite_score asc nulls first"),
         "team_reps": {
             row["team_id"]: row["rep_ids"]
             for row in marts._q(

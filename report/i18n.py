@@ -268,9 +268,7 @@ def normalize_lang(lang: str | None) -> str:
     for supported in SUPPORTED_LANGS:
         if key == supported.lower():
             return supported
-    raise ValueError(
-        f"unsupported report language {lang!r}: choose one of {', '.join(SUPPORTED_LANGS)}"
-    )
+    raise ValueError(f"unsupported report language {lang!r}: choose one of {', '.join(SUPPORTED_LANGS)}")
 
 
 @dataclass(frozen=True)

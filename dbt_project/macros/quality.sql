@@ -58,3 +58,9 @@ where version_rank = 1
     from {{ source(source_name, table_name) }}
     where {{ fails }}
 {%- endmacro %}
+
+
+{#- Subquery of the ids present in a raw source table, for "unknown id" rules. -#}
+{% macro known_ids(relation, column) -%}
+    {{ return("(select trim(" ~ column ~ ") from " ~ relation ~ " where " ~ column ~ " is not null)") }}
+{%- endmacro %}

@@ -35,9 +35,7 @@ DEFAULT_PLAN = {
     "roles": {
         "sales": {"weights": {"revenue": 60, "csat_pct": 20, "market_feedback": 20}},
         "marketing": {"weights": {"leads": 40, "event_participants": 30, "brand_exposure": 30}},
-        "manager": {
-            "weights": {"revenue": 40, "win_rate_pct": 20, "csat_pct": 20, "review_360": 20}
-        },
+        "manager": {"weights": {"revenue": 40, "win_rate_pct": 20, "csat_pct": 20, "review_360": 20}},
     }
 }
 

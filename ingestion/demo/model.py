@@ -60,9 +60,7 @@ def steady_counts(rng: np.random.Generator, lam: np.ndarray, sigma: float = 0.15
     return np.floor(x + rng.random(lam.shape)).astype(np.int64)
 
 
-def office_seconds(
-    rng: np.random.Generator, n: int, start_h: int = 8, end_h: int = 19
-) -> np.ndarray:
+def office_seconds(rng: np.random.Generator, n: int, start_h: int = 8, end_h: int = 19) -> np.ndarray:
     return rng.integers(start_h * 3600, end_h * 3600, n).astype(np.int64)
 
 
@@ -122,9 +120,7 @@ class DefectLog:
             )
         cols = {n: pa.concat_arrays([p[n] for p in self.parts]) for n in names}
         t = pa.table(cols)
-        return t.sort_by(
-            [("entity", "ascending"), ("source_file", "ascending"), ("row_number", "ascending")]
-        )
+        return t.sort_by([("entity", "ascending"), ("source_file", "ascending"), ("row_number", "ascending")])
 
 
 def insert_duplicates(n: int, dup_base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,9 +137,7 @@ def insert_duplicates(n: int, dup_base: np.ndarray) -> tuple[np.ndarray, np.ndar
     return take, first_pos, dup_pos
 
 
-def choose_disjoint(
-    rng: np.random.Generator, candidates: np.ndarray, counts: list[int]
-) -> list[np.ndarray]:
+def choose_disjoint(rng: np.random.Generator, candidates: np.ndarray, counts: list[int]) -> list[np.ndarray]:
     """Disjoint random subsets of ``candidates`` with the given sizes (truncated if short)."""
     perm = rng.permutation(np.asarray(candidates, dtype=np.int64))
     out, pos = [], 0

@@ -196,9 +196,7 @@ def _take(pool: list[str], idx: np.ndarray) -> pa.Array:
     return pa.array(pool, type=pa.string()).take(pa.array(idx))
 
 
-def person_names(
-    rng: np.random.Generator, n: int, chinese_share: float = 0.65
-) -> tuple[pa.Array, pa.Array]:
+def person_names(rng: np.random.Generator, n: int, chinese_share: float = 0.65) -> tuple[pa.Array, pa.Array]:
     """Display names and ASCII e-mail local parts (``given.surname``) for n people."""
     is_cn = rng.random(n) < chinese_share
     sur = _pick(rng, CN_SURNAMES, n)
@@ -241,9 +239,7 @@ def company_names(rng: np.random.Generator, n: int, chinese_share: float = 0.7) 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     """Vectorised ``prefix + zero-padded number`` ids, e.g. ``R0001``."""
-    text = pc.utf8_lpad(
-        pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0"
-    )
+    text = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0")
     return pc.binary_join_element_wise(prefix, text, "")
 
 

@@ -112,9 +112,7 @@ def build_org(ctx: Ctx) -> None:
     skill[coach] = np.minimum(skill[coach], 1.0)
 
     coached = under < 1
-    csat_q = np.clip(
-        0.86 + 0.06 * (skill - 1) - 0.2 * coached + rng.normal(0, 0.03, n_reps), 0.45, 0.97
-    )
+    csat_q = np.clip(0.86 + 0.06 * (skill - 1) - 0.2 * coached + rng.normal(0, 0.03, n_reps), 0.45, 0.97)
     p_win = np.clip(0.36 * skill**0.6 * under**0.8 + 0.08 * (role == 2), 0.1, 0.75)
     review_base = 3.7 + 0.6 * (skill - 1) - 0.8 * coached + rng.normal(0, 0.15, n_reps)
 
@@ -171,9 +169,7 @@ def build_org(ctx: Ctx) -> None:
                 "team_id": team_ids,
                 "team_name": pc.if_else(pa.array(t_k == 0), lead_name, team_name),
                 "region": pa.array(REGIONS).take(pa.array(t_region)),
-                "parent_team_id": pc.if_else(
-                    pa.array(t_k == 0), pa.nulls(n_teams, pa.string()), parent
-                ),
+                "parent_team_id": pc.if_else(pa.array(t_k == 0), pa.nulls(n_teams, pa.string()), parent),
             },
         )
     )

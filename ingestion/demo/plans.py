@@ -119,9 +119,7 @@ def build_people(ctx: Ctx) -> None:
     cnt = np.bincount(cell, minlength=n_reps * n_q * 4).reshape(n_reps, n_q, 4)
     mean = np.divide(tot, cnt, out=np.zeros_like(tot), where=cnt > 0)
     wsum = ((cnt > 0) * wrel).sum(axis=2)
-    val = np.divide(
-        (mean * wrel).sum(axis=2), wsum, out=np.full(wsum.shape, np.nan), where=wsum > 0
-    )
+    val = np.divide((mean * wrel).sum(axis=2), wsum, out=np.full(wsum.shape, np.nan), where=wsum > 0)
     ctx.agg["review_360_q"] = (val - 1) / 4 * 100
 
     # training
@@ -133,9 +131,7 @@ def build_people(ctx: Ctx) -> None:
     ts = day * DAY_S + office_seconds(rng, len(day), 9, 18)
     srt = np.argsort(ts, kind="stable")
     r_t, m_t, ts = r_t[srt], m_t[srt], ts[srt]
-    hours = np.array([1, 1.5, 2, 3, 4, 8])[
-        rng.choice(6, len(ts), p=[0.2, 0.2, 0.25, 0.15, 0.15, 0.05])
-    ]
+    hours = np.array([1, 1.5, 2, 3, 4, 8])[rng.choice(6, len(ts), p=[0.2, 0.2, 0.25, 0.15, 0.15, 0.05])]
     k = len(ts)
     w = ctx.writer("hr/training")
     w.write(
@@ -228,9 +224,7 @@ def _expected(ctx: Ctx, code: str) -> tuple[np.ndarray, np.ndarray, str]:
         rate = np.divide(sn, se, out=np.full(sn.shape, np.nan), where=se > 0)
         rate = np.where(rate > 0, rate, np.nan)
         tot_e = e.sum(axis=1)
-        rep_rate = np.divide(
-            num.sum(axis=1), tot_e, out=np.full(len(role), np.nan), where=tot_e > 0
-        )
+        rep_rate = np.divide(num.sum(axis=1), tot_e, out=np.full(len(role), np.nan), where=tot_e > 0)
         rep_rate = np.where(rep_rate > 0, rep_rate, np.nan)
         month = _fill(rate, rep_rate, role) * e
         return month, _quarter_sum(ctx, month), "sum"
@@ -238,9 +232,7 @@ def _expected(ctx: Ctx, code: str) -> tuple[np.ndarray, np.ndarray, str]:
         num_p, den_p, factor = RATIO_KPIS[code]
         num, den = _agg(ctx, num_p), _agg(ctx, den_p)
         rep_den = den.sum(axis=1)
-        rep_level = np.divide(
-            num.sum(axis=1), rep_den, out=np.full(len(role), np.nan), where=rep_den >= 3
-        )
+        rep_level = np.divide(num.sum(axis=1), rep_den, out=np.full(len(role), np.nan), where=rep_den >= 3)
         rep_level = np.where(rep_level != 0, rep_level, np.nan)
 
         def level(n: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -339,9 +331,7 @@ def build_plans(ctx: Ctx) -> None:
             "target_value": value[srt],
         }
     else:
-        cols = {
-            c: [] for c in ("rep_id", "kpi_code", "period_grain", "period_start", "target_value")
-        }
+        cols = {c: [] for c in ("rep_id", "kpi_code", "period_grain", "period_start", "target_value")}
     w = ctx.writer("plans/targets")
     w.write(make_table("plans/targets", cols))
     ctx.record(w)
@@ -355,9 +345,7 @@ def build_plans(ctx: Ctx) -> None:
     for gq_flag, expo, starts, mult in ((0, e, ctx.month_start, 1), (1, eq, ctx.quarter_start, 3)):
         r, p = np.nonzero(expo > 0)
         raise_ = np.where(starts[p] >= ctx.start_day + 365, 1.05, 1.0)
-        rows.append(
-            (r, np.full(len(r), gq_flag), starts[p], np.round(monthly[r] * raise_, -2) * mult)
-        )
+        rows.append((r, np.full(len(r), gq_flag), starts[p], np.round(monthly[r] * raise_, -2) * mult))
     r = np.concatenate([x[0] for x in rows])
     gq = np.concatenate([x[1] for x in rows])
     start = np.concatenate([x[2] for x in rows])

@@ -180,17 +180,13 @@ class Transactions:
         acct = pick_accounts(ctx, rng, rep, day)
         srt = np.lexsort((secs, day))
         rep, day, secs, acct = rep[srt], day[srt], secs[srt], acct[srt]
-        chan = np.where(
-            rng.random(n) < 0.85, acc["channel"][acct], _choice(rng, np.array([4, 3, 2, 1.0]), n)
-        )
+        chan = np.where(rng.random(n) < 0.85, acc["channel"][acct], _choice(rng, np.array([4, 3, 2, 1.0]), n))
         usd = acc["usd"][acct]
         completed = rng.random(n) < 0.96
         upd = (
             day * DAY_S
             + secs
-            + np.where(
-                completed, rng.integers(3600, 72 * 3600, n), rng.integers(DAY_S, 7 * DAY_S, n)
-            )
+            + np.where(completed, rng.integers(3600, 72 * 3600, n), rng.integers(DAY_S, 7 * DAY_S, n))
         )
         upd = np.minimum(upd, ctx.as_of_end_s)
         order_ids = self._ids("order", "SO", n)
@@ -206,9 +202,7 @@ class Transactions:
         value = LINE_VALUE_CNY * CHANNEL_VALUE[chan_l] * np.sqrt(acc["size"][acct[lo]])
         value = value * rng.lognormal(0, 0.25, n_l)
         qty = np.maximum(1, np.round(value / (prod["list_price"][p_i] * infl))).astype(np.int64)
-        unit_price = np.round(
-            prod["list_price"][p_i] * infl * rng.uniform(0.97, 1.03, n_l) / fxv, 2
-        )
+        unit_price = np.round(prod["list_price"][p_i] * infl * rng.uniform(0.97, 1.03, n_l) / fxv, 2)
         unit_cost = np.round(prod["std_cost"][p_i] * infl * rng.uniform(0.97, 1.03, n_l) / fxv, 2)
         unit_cost = np.minimum(unit_cost, unit_price - 0.01)
         p_zero = np.array([0.5, 0.2, 0.6, 0.15])[chan_l]
@@ -279,9 +273,7 @@ class Transactions:
             )
 
         # main orders file
-        take, first_pos, dup_pos = insert_duplicates(
-            len(main_idx), np.searchsorted(main_idx, dup_o)
-        )
+        take, first_pos, dup_pos = insert_duplicates(len(main_idx), np.searchsorted(main_idx, dup_o))
         w = self.wr["orders"]
         start = w.write(orders_table(main_idx[take]))
         self._log_dups(w, start, dup_pos, order_ids.take(pa.array(dup_o)))
@@ -296,9 +288,7 @@ class Transactions:
                 names.join("rep_id ", bad_rep, " not in crm/reps"),
             )
         # main lines file
-        take, first_pos, dup_pos = insert_duplicates(
-            len(line_main), np.searchsorted(line_main, dup_l)
-        )
+        take, first_pos, dup_pos = insert_duplicates(len(line_main), np.searchsorted(line_main, dup_l))
         w = self.wr["lines"]
         start = w.write(lines_table(line_main[take]))
         self._log_dups(w, start, dup_pos, line_ids.take(pa.array(dup_l)))
@@ -314,9 +304,7 @@ class Transactions:
         if len(neg):
             pos = first_pos[np.searchsorted(line_main, neg)]
             detail = names.join("quantity ", pc.cast(pa.array(qty_out[neg]), pa.string()))
-            ctx.defects.add(
-                w, start + pos, line_ids.take(pa.array(neg)), "negative_quantity", detail
-            )
+            ctx.defects.add(w, start + pos, line_ids.take(pa.array(neg)), "negative_quantity", detail)
         # late files
         if late.any():
             late_idx = np.nonzero(late)[0]
@@ -379,9 +367,7 @@ class Transactions:
         ctx.agg_add("revenue", r_rep, r_month, -r_amount * fxv[r_idx])
         ctx.agg_add("cost", r_rep, r_month, -r_qty * unit_cost[r_idx] * fxv[r_idx])
         r_nm = nm[r_idx]
-        ctx.agg_add(
-            "new_market_revenue", r_rep[r_nm], r_month[r_nm], -(r_amount * fxv[r_idx])[r_nm]
-        )
+        ctx.agg_add("new_market_revenue", r_rep[r_nm], r_month[r_nm], -(r_amount * fxv[r_idx])[r_nm])
         ok_order = completed.copy()
         ok_order[unk] = False
         ctx.agg_add("orders", rep[ok_order], m)
@@ -548,12 +534,8 @@ class Transactions:
                     "account_id": _nullable_ids(ctx.account_ids, acct[take], has_acc[take]),
                     "activity_type": _strs(ACTIVITY_TYPES, typ[take]),
                     "activity_at": ts[take],
-                    "participants": pa.array(
-                        participants[take].astype(np.int64), mask=~is_event[take]
-                    ),
-                    "impressions": pa.array(
-                        impressions[take].astype(np.int64), mask=~is_campaign[take]
-                    ),
+                    "participants": pa.array(participants[take].astype(np.int64), mask=~is_event[take]),
+                    "impressions": pa.array(impressions[take].astype(np.int64), mask=~is_campaign[take]),
                 },
             )
         )

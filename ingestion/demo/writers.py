@@ -102,17 +102,13 @@ def _fmt_column(arr: pa.Array, kind: str) -> pa.Array:
         text = pc.fill_null(arr, "")
         needs = pc.match_substring_regex(text, '[",\r\n]')
         if pc.any(needs).as_py():
-            quoted = pc.binary_join_element_wise(
-                '"', pc.replace_substring(text, '"', '""'), '"', ""
-            )
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
             text = pc.if_else(needs, quoted, text)
         return text
     if kind in _DECIMALS:
         return _fmt_decimal(arr, _DECIMALS[kind])
-    if kind == "ts":
-        text = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S")
-    else:  # int, bool, date: Arrow's casts already give 123 / true / 2024-01-31
-        text = pc.cast(arr, pa.string())
+    # int, bool, date: Arrow's casts already give 123 / true / 2024-01-31
+    text = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S") if kind == "ts" else pc.cast(arr, pa.string())
     return pc.fill_null(text, "")
 
 

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: staging, intermediate and marts groups; dbt tests
 become asset checks beside the models they test."""
 
-
 import json
 import os
 import re

@@ -1,6 +1,5 @@
 """One asset per landing entity (grouped by source), plus the plan rules."""
 
-
 import dagster as dg
 
 from ingestion.entities import ENTITIES, Entity

@@ -1,6 +1,5 @@
 """Publishing: the marts go to the file BI reads, then the HTML report is written."""
 
-
 import dagster as dg
 
 from orchestration.publish import publish_duckdb

@@ -1,7 +1,6 @@
 """Checks beside the raw assets: every file of this run was readable, and every row read
 was loaded (reconciliation)."""
 
-
 import dagster as dg
 
 from ingestion.entities import ENTITIES, Entity

@@ -133,9 +133,7 @@ def test_bonus_tiers_penalties_and_carry_over(company):
         # February: 4000 x 1.8 = 7200 - 1200 carried in = 6000.
         ("S2", FEB, "outstanding", _d("1.8"), _d(7200), _d(1200), _d(6000), _d(0)),
     ]
-    assert company.query("select distinct plan_version from marts.bonus_rep_period") == [
-        ("2026.1",)
-    ]
+    assert company.query("select distinct plan_version from marts.bonus_rep_period") == [("2026.1",)]
 
 
 def test_invariants(company):
@@ -163,7 +161,7 @@ def test_invariants(company):
 def test_personal_data_never_reaches_marts(company):
     text = " ".join(
         str(v)
-        for table, in company.query(
+        for (table,) in company.query(
             "select table_name from information_schema.tables where table_schema = 'marts'"
         )
         for row in company.query(f"select * from marts.{table}")

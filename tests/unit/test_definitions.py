@@ -51,4 +51,6 @@ def test_nightly_job_and_schedule():
     schedule = defs.resolve_schedule_def("nightly_0200")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "Asia/Shanghai"
-    assert isinstance(defs.resolve_assets_def(dg.AssetKey(["marts", "bonus_rep_period"])), dg.AssetsDefinition)
+    assert isinstance(
+        defs.resolve_assets_def(dg.AssetKey(["marts", "bonus_rep_period"])), dg.AssetsDefinition
+    )

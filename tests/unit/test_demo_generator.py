@@ -24,21 +24,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 # The landing contract (docs/contract.md): entity folder -> key + columns, in order.
 CONTRACT = {
-    "crm/reps": "rep_id rep_name email role team_id manager_rep_id region hire_date is_active "
-    "updated_at",
+    "crm/reps": "rep_id rep_name email role team_id manager_rep_id region hire_date is_active updated_at",
     "crm/teams": "team_id team_name region parent_team_id",
-    "crm/accounts": "account_id account_name industry region market_id owner_rep_id created_at "
-    "updated_at",
+    "crm/accounts": "account_id account_name industry region market_id owner_rep_id created_at updated_at",
     "crm/markets": "market_id market_name is_new_market",
     "crm/contacts": "contact_id account_id contact_name email phone created_at",
     "crm/leads": "lead_id owner_rep_id source created_at status converted_account_id",
     "crm/opportunities": "opportunity_id account_id owner_rep_id stage amount currency created_at "
     "close_date is_closed is_won updated_at",
-    "crm/activities": "activity_id rep_id account_id activity_type activity_at participants "
-    "impressions",
+    "crm/activities": "activity_id rep_id account_id activity_type activity_at participants impressions",
     "orders/orders": "order_id account_id rep_id channel order_date currency status updated_at",
-    "orders/order_lines": "order_line_id order_id product_id quantity unit_price unit_cost "
-    "discount",
+    "orders/order_lines": "order_line_id order_id product_id quantity unit_price unit_cost discount",
     "orders/returns": "return_id order_line_id return_date quantity amount",
     "orders/products": "product_id product_name category list_price standard_cost",
     "orders/fx_rates": "rate_date currency rate_to_base",
@@ -188,9 +184,7 @@ def test_csv_text_format(company):
     assert re.search(r"O'\w+", reps)  # apostrophes
     assert re.search(r",(true|false),\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\n", reps)
     lines = (root / "orders/order_lines" / f"order_lines_{TAG}.csv").read_text().splitlines()
-    assert all(
-        re.fullmatch(r"[^,]+,[^,]+,[^,]+,-?\d+,\d+\.\d\d,\d+\.\d\d,0\.\d\d", x) for x in lines[1:]
-    )
+    assert all(re.fullmatch(r"[^,]+,[^,]+,[^,]+,-?\d+,\d+\.\d\d,\d+\.\d\d,0\.\d\d", x) for x in lines[1:])
     viol = _read_csv(root / "hr/violations" / f"violations_{TAG}.csv")
     assert viol.num_rows >= 2  # descriptions with commas/quotes round-trip
     fx = _read_csv(root / "orders/fx_rates" / f"fx_rates_{TAG}.csv")
@@ -214,8 +208,7 @@ def test_keys_unique_apart_from_injected_duplicates(db):
         assert (
             _one(
                 db,
-                f"select count(*) from (select {key} from {table} group by all "
-                "having count(*) > 1)",
+                f"select count(*) from (select {key} from {table} group by all having count(*) > 1)",
             )
             == 0
         )
@@ -266,8 +259,7 @@ def test_business_rules(db):
     assert (
         _one(
             db,
-            "select count(*) from leads where (status = 'converted') "
-            "<> (converted_account_id is not null)",
+            "select count(*) from leads where (status = 'converted') <> (converted_account_id is not null)",
         )
         == 0
     )
@@ -296,9 +288,7 @@ def test_business_rules(db):
         "select min(cast(rate_date as date)), max(cast(rate_date as date)), "
         "count(distinct rate_date) from fx_rates where currency='USD'"
     ).fetchone()
-    assert (
-        days[0] == date(2023, 6, 1) and days[1] == AS_OF and days[2] == (AS_OF - days[0]).days + 1
-    )
+    assert days[0] == date(2023, 6, 1) and days[1] == AS_OF and days[2] == (AS_OF - days[0]).days + 1
     usd = _one(db, "select avg((currency = 'USD')::int) from orders")
     assert 0.08 < usd < 0.25
     assert _one(db, "select avg((status = 'completed')::int) from orders") > 0.93
@@ -311,9 +301,7 @@ def test_business_rules(db):
         )
         == 0
     )
-    red = _one(
-        db, "select max(cast(penalty_amount as double)) from violations where severity = 'red_line'"
-    )
+    red = _one(db, "select max(cast(penalty_amount as double)) from violations where severity = 'red_line'")
     assert red > 8000 * 1.8  # more than any monthly bonus
     assert (
         _one(
@@ -442,8 +430,7 @@ def test_org_roles_regions_and_hierarchy(db):
     )
     mkt_leads = _one(
         db,
-        "select avg((r.role = 'marketing')::int) from leads l "
-        "join reps r on r.rep_id = l.owner_rep_id",
+        "select avg((r.role = 'marketing')::int) from leads l join reps r on r.rep_id = l.owner_rep_id",
     )
     assert mkt_leads > 0.5
     assert _one(db, "select count(*) from reps where is_active = 'false'") >= 1

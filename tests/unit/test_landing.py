@@ -33,7 +33,12 @@ def test_contract_has_every_entity_once():
 
 
 def test_rows_land_as_text_with_metadata(tmp_path, con):
-    write(tmp_path, "crm/teams", "t.csv", '\ufeffteam_id,team_name,region,parent_team_id\nT1,"East, 东",east,\nT2,West,west,T1\n')
+    write(
+        tmp_path,
+        "crm/teams",
+        "t.csv",
+        '\ufeffteam_id,team_name,region,parent_team_id\nT1,"East, 东",east,\nT2,West,west,T1\n',
+    )
     result = load_entity(con, tmp_path, TEAMS, run_id="r1")
     assert result.rows_loaded == 2 and not result.rejected
     rows = con.execute(
@@ -59,15 +64,25 @@ def test_a_file_is_loaded_once_per_content(tmp_path, con):
 def test_whole_file_problems_reject_the_file_only(tmp_path, con):
     write(tmp_path, "crm/teams", "a_missing.csv", "team_id,team_name\nT1,A\n")
     write(tmp_path, "crm/teams", "b_empty.csv", "team_id,team_name,region,parent_team_id\n")
-    write(tmp_path, "crm/teams", "c_latin1.csv", "team_id,team_name,region,parent_team_id\nT1,M\xfcnchen,x,\n".encode("latin-1"))
-    write(tmp_path, "crm/teams", "d_good.csv", "team_id,team_name,region,parent_team_id,extra\nT9,Good,east,,x\n")
+    write(
+        tmp_path,
+        "crm/teams",
+        "c_latin1.csv",
+        "team_id,team_name,region,parent_team_id\nT1,M\xfcnchen,x,\n".encode("latin-1"),
+    )
+    write(
+        tmp_path,
+        "crm/teams",
+        "d_good.csv",
+        "team_id,team_name,region,parent_team_id,extra\nT9,Good,east,,x\n",
+    )
     result = load_entity(con, tmp_path, TEAMS)
     messages = {f.source_file.split("/")[-1]: f.message for f in result.rejected}
     assert "missing required column(s): region, parent_team_id" in messages["a_missing.csv"]
     assert "empty file" in messages["b_empty.csv"]
     assert "UTF-8" in messages["c_latin1.csv"]
     assert result.rows_loaded == 1  # the good file still flows
-    good = [f for f in result.files if f.status == "loaded"][0]
+    good = next(f for f in result.files if f.status == "loaded")
     assert good.extra_columns == ["extra"] and "extra column(s) ignored" in good.message
     statuses = con.execute("select status, count(*) from raw._batches group by 1 order by 1").fetchall()
     assert statuses == [("loaded", 1), ("rejected", 3)]
@@ -78,7 +93,12 @@ def test_parquet_and_jsonl(tmp_path, con):
     table = pa.table({"team_id": ["T1"], "team_name": ["A"], "region": ["east"], "parent_team_id": [None]})
     (tmp_path / "crm/teams").mkdir(parents=True)
     pq.write_table(table, tmp_path / "crm/teams/t.parquet")
-    write(tmp_path, "crm/teams", "t.jsonl", '{"team_id": "T2", "team_name": "B", "region": "west", "parent_team_id": "T1"}\n')
+    write(
+        tmp_path,
+        "crm/teams",
+        "t.jsonl",
+        '{"team_id": "T2", "team_name": "B", "region": "west", "parent_team_id": "T1"}\n',
+    )
     assert load_entity(con, tmp_path, TEAMS).rows_loaded == 2
 
 
@@ -88,7 +108,14 @@ def test_missing_entity_folders_mean_no_rows(tmp_path, con):
 
 
 def test_exact_duplicate_rows_share_a_fingerprint(tmp_path, con):
-    write(tmp_path, "crm/teams", "t.csv", "team_id,team_name,region,parent_team_id\nT1,A,east,\nT1,A,east,\nT1,A,east,x\n")
+    write(
+        tmp_path,
+        "crm/teams",
+        "t.csv",
+        "team_id,team_name,region,parent_team_id\nT1,A,east,\nT1,A,east,\nT1,A,east,x\n",
+    )
     load_entity(con, tmp_path, TEAMS)
-    hashes = [r[0] for r in con.execute("select _row_hash from raw.crm__teams order by _row_number").fetchall()]
+    hashes = [
+        r[0] for r in con.execute("select _row_hash from raw.crm__teams order by _row_number").fetchall()
+    ]
     assert hashes[0] == hashes[1] != hashes[2]

@@ -65,8 +65,12 @@ def test_settings_override_currency_and_time_zone():
 def test_plan_tables_hold_the_rules():
     con = duckdb.connect()
     write_plan_tables(con, load_plan())
-    assert con.execute("select sum(weight_pct) from plan.role_weights where role = 'sales'").fetchone() == (100,)
-    tiers = con.execute("select tier, min_pct, max_pct, coefficient from plan.bonus_tiers order by min_pct").fetchall()
+    assert con.execute("select sum(weight_pct) from plan.role_weights where role = 'sales'").fetchone() == (
+        100,
+    )
+    tiers = con.execute(
+        "select tier, min_pct, max_pct, coefficient from plan.bonus_tiers order by min_pct"
+    ).fetchall()
     assert tiers[0] == ("below_threshold", 0, 80, 0)
     assert tiers[-1] == ("outstanding", 120, None, 1.8)
     assert con.execute("select plan_version from plan.plan_info").fetchone() == ("2026.1",)

@@ -104,8 +104,7 @@ def _make_warehouse(path: Path) -> Path:
             team_members = [r for r in ranked if TEAM_OF[r] == team]
             flag = comp < 80
             con.execute(
-                "insert into marts.scorecard_rep_period values "
-                "(?, 'month', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into marts.scorecard_rep_period values (?, 'month', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     rep_id,
                     period,
@@ -168,9 +167,7 @@ def reports(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     other = duckdb.connect(str(warehouse), read_only=True)
     try:
         out = {
-            lang: write_report(
-                warehouse, tmp_path_factory.mktemp(lang), lang=lang, generated_at=STAMP
-            )
+            lang: write_report(warehouse, tmp_path_factory.mktemp(lang), lang=lang, generated_at=STAMP)
             for lang in ("en", "zh-CN")
         }
         assert other.execute("select count(*) from marts.dim_reps").fetchone() == (5,)
@@ -182,9 +179,7 @@ def reports(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 def _chart_data(page: Path) -> dict:
     text = page.read_text(encoding="utf-8")
-    match = re.search(
-        r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', text, re.S
-    )
+    match = re.search(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', text, re.S)
     assert match, f"no chart data in {page}"
     return json.loads(match.group(1))
 
@@ -309,9 +304,7 @@ def test_chart_json_parses(reports: dict[str, Path]) -> None:
     assert rep["chart-rep-trend"]["datasets"][0]["data"] == [95.0, 104.0]
     assert len(rep["chart-kpi-attainment"]["labels"]) == 4
 
-    zh = {
-        c["canvas"]: c for c in _chart_data(reports["zh-CN"].parent / "reps" / "R1.html")["charts"]
-    }
+    zh = {c["canvas"]: c for c in _chart_data(reports["zh-CN"].parent / "reps" / "R1.html")["charts"]}
     assert "销售额" in zh["chart-kpi-attainment"]["labels"]
 
 

@@ -19,20 +19,20 @@ with
 
 dates as (
     {% for model, expression in event_dates %}
-    select distinct {{ expression }} as date_day from {{ ref(model) }}
-    {% if not loop.last %}union{% endif %}
+        select distinct {{ expression }} as date_day from {{ ref(model) }}
+        {% if not loop.last %}union{% endif %}
     {%- endfor %}
 ),
 
 periods as (
     {% for grain in var('grains') %}
-    select
-        date_day,
-        '{{ grain }}' as period_grain,
-        {{ period_start(grain, 'date_day') }} as period_start
-    from dates
-    where date_day is not null
-    {% if not loop.last %}union all{% endif %}
+        select
+            date_day,
+            '{{ grain }}' as period_grain,
+            {{ period_start(grain, 'date_day') }} as period_start
+        from dates
+        where date_day is not null
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
 

@@ -3,21 +3,38 @@ with
 
 orders as (
 
-    select order_id, account_id, rep_id, channel, order_date, currency, status
+    select
+        order_id,
+        account_id,
+        rep_id,
+        channel,
+        order_date,
+        currency,
+        status
     from {{ ref('int_orders__validated') }}
 
 ),
 
 lines as (
 
-    select order_line_id, order_id, product_id, quantity, unit_price, unit_cost, discount
+    select
+        order_line_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        unit_cost,
+        discount
     from {{ ref('int_order_lines__validated') }}
 
 ),
 
 fx as (
 
-    select rate_date, currency, rate_to_base
+    select
+        rate_date,
+        currency,
+        rate_to_base
     from {{ ref('int_fx_rates__validated') }}
 
 ),

@@ -4,14 +4,28 @@ with
 
 returns as (
 
-    select return_id, order_line_id, return_date, quantity, amount
+    select
+        return_id,
+        order_line_id,
+        return_date,
+        quantity,
+        amount
     from {{ ref('int_returns__validated') }}
 
 ),
 
 lines as (
 
-    select order_line_id, order_id, order_date, account_id, rep_id, channel, order_status, fx_rate, unit_cost
+    select
+        order_line_id,
+        order_id,
+        order_date,
+        account_id,
+        rep_id,
+        channel,
+        order_status,
+        fx_rate,
+        unit_cost
     from {{ ref('int_order_lines__credited') }}
 
 )

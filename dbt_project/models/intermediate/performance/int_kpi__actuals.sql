@@ -62,9 +62,10 @@ values_wide as (
         metrics.training_hours
     from metrics
     left join previous
-        on metrics.rep_id = previous.rep_id
-        and metrics.period_grain = previous.period_grain
-        and {{ previous_period_start('metrics.period_grain', 'metrics.period_start') }} = previous.period_start
+        on
+            metrics.rep_id = previous.rep_id
+            and metrics.period_grain = previous.period_grain
+            and {{ previous_period_start('metrics.period_grain', 'metrics.period_start') }} = previous.period_start
 
 )
 
@@ -74,14 +75,14 @@ values_wide as (
     'training_hours'] %}
 
 {% for code in codes %}
-select
-    rep_id,
-    period_grain,
-    period_start,
-    '{{ code }}' as kpi_code,
-    cast({{ code }} as {{ dbt.type_float() }}) as actual_value
-from values_wide
-union all
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        '{{ code }}' as kpi_code,
+        cast({{ code }} as {{ dbt.type_float() }}) as actual_value
+    from values_wide
+    union all
 {% endfor %}
 select
     rep_id,

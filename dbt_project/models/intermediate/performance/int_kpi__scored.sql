@@ -7,20 +7,36 @@ with
 
 spine as (
 
-    select rep_id, period_grain, period_start, period_end, role, team_id, region
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        period_end,
+        role,
+        team_id,
+        region
     from {{ ref('int_rep_period__spine') }}
 
 ),
 
 kpis as (
 
-    select kpi_code, perspective, is_higher_better, cap_pct from {{ ref('stg_plan_rules__kpis') }}
+    select
+        kpi_code,
+        perspective,
+        is_higher_better,
+        cap_pct
+    from {{ ref('stg_plan_rules__kpis') }}
 
 ),
 
 weights as (
 
-    select role, kpi_code, weight_pct from {{ ref('stg_plan_rules__role_weights') }}
+    select
+        role,
+        kpi_code,
+        weight_pct
+    from {{ ref('stg_plan_rules__role_weights') }}
 
 ),
 
@@ -32,13 +48,25 @@ plan as (
 
 actuals as (
 
-    select rep_id, period_grain, period_start, kpi_code, actual_value from {{ ref('int_kpi__actuals') }}
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        kpi_code,
+        actual_value
+    from {{ ref('int_kpi__actuals') }}
 
 ),
 
 targets as (
 
-    select rep_id, period_grain, period_start, kpi_code, target_value from {{ ref('int_targets__validated') }}
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        kpi_code,
+        target_value
+    from {{ ref('int_targets__validated') }}
 
 ),
 
@@ -63,15 +91,17 @@ joined as (
     cross join kpis
     left join weights on spine.role = weights.role and kpis.kpi_code = weights.kpi_code
     left join actuals
-        on spine.rep_id = actuals.rep_id
-        and spine.period_grain = actuals.period_grain
-        and spine.period_start = actuals.period_start
-        and kpis.kpi_code = actuals.kpi_code
+        on
+            spine.rep_id = actuals.rep_id
+            and spine.period_grain = actuals.period_grain
+            and spine.period_start = actuals.period_start
+            and kpis.kpi_code = actuals.kpi_code
     left join targets
-        on spine.rep_id = targets.rep_id
-        and spine.period_grain = targets.period_grain
-        and spine.period_start = targets.period_start
-        and kpis.kpi_code = targets.kpi_code
+        on
+            spine.rep_id = targets.rep_id
+            and spine.period_grain = targets.period_grain
+            and spine.period_start = targets.period_start
+            and kpis.kpi_code = targets.kpi_code
 
 ),
 
@@ -93,9 +123,13 @@ weighted as (
 
     select
         attained.*,
-        weight_pct > 0 and attainment_pct is not null as is_scored,
-        sum(case when weight_pct > 0 and attainment_pct is not null then weight_pct else 0 end)
-            over (partition by rep_id, period_grain, period_start) as scored_weight_pct
+        attained.weight_pct > 0 and attained.attainment_pct is not null as is_scored,
+        sum(
+            case
+                when attained.weight_pct > 0 and attained.attainment_pct is not null then attained.weight_pct else 0
+            end
+        )
+            over (partition by attained.rep_id, attained.period_grain, attained.period_start) as scored_weight_pct
     from attained
 
 ),
@@ -103,29 +137,29 @@ weighted as (
 effective as (
 
     select
-    weighted.rep_id,
-    weighted.role,
-    weighted.team_id,
-    weighted.region,
-    weighted.period_grain,
-    weighted.period_start,
-    weighted.period_end,
-    weighted.kpi_code,
-    weighted.perspective,
-    weighted.is_higher_better,
-    weighted.cap_pct,
-    weighted.actual_value,
-    weighted.target_value,
-    weighted.attainment_pct,
-    weighted.weight_pct,
-    weighted.is_scored,
-    case
-        when not weighted.is_scored then 0
-        when plan.missing_target = 'renormalize' then weighted.weight_pct * 100.0 / weighted.scored_weight_pct
-        else weighted.weight_pct
-    end as effective_weight_pct
-from weighted
-cross join plan
+        weighted.rep_id,
+        weighted.role,
+        weighted.team_id,
+        weighted.region,
+        weighted.period_grain,
+        weighted.period_start,
+        weighted.period_end,
+        weighted.kpi_code,
+        weighted.perspective,
+        weighted.is_higher_better,
+        weighted.cap_pct,
+        weighted.actual_value,
+        weighted.target_value,
+        weighted.attainment_pct,
+        weighted.weight_pct,
+        weighted.is_scored,
+        case
+            when not weighted.is_scored then 0
+            when plan.missing_target = 'renormalize' then weighted.weight_pct * 100.0 / weighted.scored_weight_pct
+            else weighted.weight_pct
+        end as effective_weight_pct
+    from weighted
+    cross join plan
 
 )
 

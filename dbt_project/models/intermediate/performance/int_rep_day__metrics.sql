@@ -1,19 +1,6 @@
 -- Additive measures per credited rep and day; every KPI is built from their period sums.
-{%- set parts = {
-    'order_lines': ['line_revenue', 'line_cost', 'new_market_line_revenue'],
-    'orders': ['completed_orders'],
-    'returns': ['return_amount', 'return_cost', 'new_market_return_amount'],
-    'first_orders': ['new_customers'],
-    'responses': ['csat_responses', 'csat_positive', 'nps_responses', 'nps_promoters', 'nps_detractors'],
-    'complaints': ['complaints'],
-    'activities': ['visits', 'market_feedback', 'event_participants', 'brand_exposure'],
-    'leads': ['leads_created'],
-    'opportunities_created': ['opportunities_created'],
-    'opportunities_closed': ['opportunities_won', 'opportunities_lost'],
-    'training': ['training_hours'],
-} -%}
-{%- set metrics = [] -%}
-{%- for columns in parts.values() -%}{%- for column in columns -%}{%- do metrics.append(column) -%}{%- endfor -%}{%- endfor %}
+{%- set parts = rep_day_metric_parts() -%}
+{%- set metrics = rep_day_metrics() %}
 
 with
 
@@ -28,7 +15,13 @@ new_markets as (
 
 completed_lines as (
 
-    select order_id, order_date, account_id, rep_id, net_amount_base, cost_base
+    select
+        order_id,
+        order_date,
+        account_id,
+        rep_id,
+        net_amount_base,
+        cost_base
     from {{ ref('int_order_lines__credited') }}
     where order_status = 'completed'
 
@@ -37,14 +30,15 @@ completed_lines as (
 order_lines as (
 
     select
-        rep_id,
-        order_date as date_day,
-        sum(net_amount_base) as line_revenue,
-        sum(cost_base) as line_cost,
-        sum(case when account_id in (select account_id from new_markets) then net_amount_base else 0 end)
+        completed_lines.rep_id,
+        completed_lines.order_date as date_day,
+        sum(completed_lines.net_amount_base) as line_revenue,
+        sum(completed_lines.cost_base) as line_cost,
+        sum(case when new_markets.account_id is not null then completed_lines.net_amount_base else 0 end)
             as new_market_line_revenue
     from completed_lines
-    group by rep_id, order_date
+    left join new_markets on completed_lines.account_id = new_markets.account_id
+    group by completed_lines.rep_id, completed_lines.order_date
 
 ),
 
@@ -62,14 +56,15 @@ orders as (
 returns as (
 
     select
-        rep_id,
-        return_date as date_day,
-        sum(amount_base) as return_amount,
-        sum(cost_base) as return_cost,
-        sum(case when account_id in (select account_id from new_markets) then amount_base else 0 end)
+        credited_returns.rep_id,
+        credited_returns.return_date as date_day,
+        sum(credited_returns.amount_base) as return_amount,
+        sum(credited_returns.cost_base) as return_cost,
+        sum(case when new_markets.account_id is not null then credited_returns.amount_base else 0 end)
             as new_market_return_amount
-    from {{ ref('int_returns__credited') }}
-    group by rep_id, return_date
+    from {{ ref('int_returns__credited') }} as credited_returns
+    left join new_markets on credited_returns.account_id = new_markets.account_id
+    group by credited_returns.rep_id, credited_returns.return_date
 
 ),
 
@@ -86,7 +81,12 @@ first_orders as (
             rep_id,
             order_date,
             row_number() over (partition by account_id order by order_date, order_id) as order_rank
-        from (select distinct account_id, rep_id, order_date, order_id from completed_lines) as account_orders
+        from (select distinct
+            account_id,
+            rep_id,
+            order_date,
+            order_id
+        from completed_lines) as account_orders
     ) as ranked
     where order_rank = 1
     group by rep_id, order_date
@@ -184,14 +184,16 @@ training as (
 
 all_parts as (
     {% for part, columns in parts.items() %}
-    select
-        rep_id,
-        date_day,
-        {%- for metric in metrics %}
-        {% if metric in columns %}{{ metric }}{% else %}0{% endif %} as {{ metric }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ part }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            rep_id,
+            date_day,
+            {%- for metric in metrics %}
+                {% if metric in columns %}{{ metric }}{% else %}0{% endif %} as {{ metric }}{% if not loop.last %}
+                    ,
+                {% endif %}
+            {%- endfor %}
+        from {{ part }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
 
@@ -199,7 +201,7 @@ select
     rep_id,
     date_day,
     {%- for metric in metrics %}
-    sum({{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
+        sum({{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from all_parts
 where rep_id is not null and date_day is not null

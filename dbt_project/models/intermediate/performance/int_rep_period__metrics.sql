@@ -1,5 +1,5 @@
 -- Period sums of the daily rep measures at every grain.
-{%- set metrics = adapter.get_columns_in_relation(ref('int_rep_day__metrics')) | map(attribute='name') | reject('in', ['rep_id', 'date_day']) | list %}
+{%- set metrics = rep_day_metrics() %}
 
 select
     days.rep_id,
@@ -7,7 +7,7 @@ select
     periods.period_start,
     periods.period_end,
     {%- for metric in metrics %}
-    sum(days.{{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
+        sum(days.{{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from {{ ref('int_rep_day__metrics') }} as days
 inner join {{ ref('int_calendar__date_periods') }} as periods on days.date_day = periods.date_day

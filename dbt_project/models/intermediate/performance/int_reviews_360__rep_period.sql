@@ -16,7 +16,10 @@ reviews as (
 
 weights as (
 
-    select relation, weight_pct from {{ ref('stg_plan_rules__review_360_weights') }}
+    select
+        relation,
+        weight_pct
+    from {{ ref('stg_plan_rules__review_360_weights') }}
 
 ),
 

@@ -1,12 +1,13 @@
 {#- Every row rule of the landing contract, in one place. A failing row is kept out of the
     facts and listed here with its file, row number, rule and offending value. -#}
-{%- set reps = "(select trim(rep_id) from " ~ source('crm', 'reps') ~ " where rep_id is not null)" -%}
-{%- set accounts = "(select trim(account_id) from " ~ source('crm', 'accounts') ~ " where account_id is not null)" -%}
-{%- set orders = "(select trim(order_id) from " ~ source('orders', 'orders') ~ " where order_id is not null)" -%}
-{%- set products = "(select trim(product_id) from " ~ source('orders', 'products') ~ " where product_id is not null)" -%}
-{%- set lines = "(select trim(order_line_id) from " ~ source('orders', 'order_lines') ~ " where order_line_id is not null)" -%}
+{%- set reps = known_ids(source('crm', 'reps'), 'rep_id') -%}
+{%- set accounts = known_ids(source('crm', 'accounts'), 'account_id') -%}
+{%- set orders = known_ids(source('orders', 'orders'), 'order_id') -%}
+{%- set products = known_ids(source('orders', 'products'), 'product_id') -%}
+{%- set lines = known_ids(source('orders', 'order_lines'), 'order_line_id') -%}
 {%- set kpis = "(select kpi_code from " ~ ref('stg_plan_rules__kpis') ~ ")" -%}
-{%- set fx = "(select upper(trim(currency)) as currency, " ~ to_local_date('rate_date') ~ " as rate_date from " ~ source('orders', 'fx_rates') ~ ")" -%}
+{%- set fx = "(select upper(trim(currency)) as currency, " ~ to_local_date('rate_date')
+    ~ " as rate_date from " ~ source('orders', 'fx_rates') ~ ")" -%}
 {%- set base_currency = "(select upper(base_currency) from " ~ ref('stg_plan_rules__plan_info') ~ ")" -%}
 
 {%- set rules = [
@@ -79,36 +80,36 @@ with
 
 rule_failures as (
     {% for source_name, table_name, entity, key, rule, value, fails in rules %}
-    {{ rule_rejects(source_name, table_name, entity, key, rule, value, fails) }}
-    {% if not loop.last %}union all{% endif %}
+        {{ rule_rejects(source_name, table_name, entity, key, rule, value, fails) }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 exact_duplicates as (
     {% for source_name, table_name, key in entities %}
-    select
-        '{{ source_name }}/{{ table_name }}' as entity,
-        _batch_id as batch_id,
-        _source_file as source_file,
-        _row_number as row_number,
-        cast({{ key }} as {{ dbt.type_string() }}) as record_key,
-        'exact_duplicate' as rule,
-        cast({{ key }} as {{ dbt.type_string() }}) as value,
-        _loaded_at as rejected_at
-    from (
         select
-            {{ key }},
-            _batch_id,
-            _source_file,
-            _row_number,
-            _loaded_at,
-            row_number() over (
-                partition by _row_hash order by _loaded_at, _batch_id, _row_number
-            ) as copy_number
-        from {{ source(source_name, table_name) }}
-    ) as copies
-    where copy_number > 1
-    {% if not loop.last %}union all{% endif %}
+            '{{ source_name }}/{{ table_name }}' as entity,
+            _batch_id as batch_id,
+            _source_file as source_file,
+            _row_number as row_number,
+            cast({{ key }} as {{ dbt.type_string() }}) as record_key,
+            'exact_duplicate' as rule,
+            cast({{ key }} as {{ dbt.type_string() }}) as value,
+            _loaded_at as rejected_at
+        from (
+            select
+                {{ key }},
+                _batch_id,
+                _source_file,
+                _row_number,
+                _loaded_at,
+                row_number() over (
+                    partition by _row_hash order by _loaded_at, _batch_id, _row_number
+                ) as copy_number
+            from {{ source(source_name, table_name) }}
+        ) as copies
+        where copy_number > 1
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 

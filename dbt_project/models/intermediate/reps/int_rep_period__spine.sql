@@ -4,13 +4,23 @@ with
 
 rep_periods as (
 
-    select rep_id, period_grain, period_start from {{ ref('int_rep_period__metrics') }}
+    select
+        rep_id,
+        period_grain,
+        period_start
+    from {{ ref('int_rep_period__metrics') }}
     union
-    select rep_id, period_grain, period_start
+    select
+        rep_id,
+        period_grain,
+        period_start
     from {{ ref('int_targets__validated') }}
     where period_grain in ({{ "'" ~ var('grains') | join("', '") ~ "'" }})
     union
-    select reviews.rep_id, periods.period_grain, periods.period_start
+    select
+        reviews.rep_id,
+        periods.period_grain,
+        periods.period_start
     from {{ ref('int_reviews_360__rep_period') }} as reviews
     inner join {{ ref('int_calendar__date_periods') }} as periods on reviews.period_start = periods.date_day
 
@@ -38,9 +48,11 @@ select
     versions.rep_name
 from bounded
 inner join {{ ref('int_reps__versions') }} as versions
-    on bounded.rep_id = versions.rep_id
-    and versions.valid_from < cast({{ dbt.dateadd('day', 1, 'bounded.period_end') }} as {{ dbt.type_timestamp() }})
-    and (
-        versions.valid_to is null
-        or versions.valid_to >= cast({{ dbt.dateadd('day', 1, 'bounded.period_end') }} as {{ dbt.type_timestamp() }})
-    )
+    on
+        bounded.rep_id = versions.rep_id
+        and versions.valid_from < cast({{ dbt.dateadd('day', 1, 'bounded.period_end') }} as {{ dbt.type_timestamp() }})
+        and (
+            versions.valid_to is null
+            or versions.valid_to
+            >= cast({{ dbt.dateadd('day', 1, 'bounded.period_end') }} as {{ dbt.type_timestamp() }})
+        )

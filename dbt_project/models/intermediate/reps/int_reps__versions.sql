@@ -18,11 +18,13 @@ versions as (
             partition by rep_id, updated_at order by _loaded_at desc, _batch_id desc, _row_number desc
         ) as copy_rank
     from {{ ref('stg_crm__reps') }} as reps
-    where rep_id is not null
+    where
+        rep_id is not null
         and not exists (
             select 1
             from {{ ref('int_quality__row_rejects') }} as rejects
-            where rejects.entity = 'crm/reps'
+            where
+                rejects.entity = 'crm/reps'
                 and rejects.batch_id = reps._batch_id
                 and rejects.row_number = reps._row_number
         )

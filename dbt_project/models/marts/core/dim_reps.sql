@@ -21,7 +21,10 @@ versions as (
 
 teams as (
 
-    select team_id, team_name from {{ ref('int_teams__validated') }}
+    select
+        team_id,
+        team_name
+    from {{ ref('int_teams__validated') }}
 
 )
 

@@ -19,7 +19,11 @@ opportunities as (
 
 fx as (
 
-    select rate_date, currency, rate_to_base from {{ ref('int_fx_rates__validated') }}
+    select
+        rate_date,
+        currency,
+        rate_to_base
+    from {{ ref('int_fx_rates__validated') }}
 
 ),
 
@@ -39,8 +43,10 @@ select
     -- Converted at the close date's rate (the created date's while open).
     cast(round(
         opportunities.amount
-        * case when opportunities.currency = plan.base_currency or opportunities.currency is null then 1
-            else fx.rate_to_base end,
+        * case
+            when opportunities.currency = plan.base_currency or opportunities.currency is null then 1
+            else fx.rate_to_base
+        end,
         2
     ) as decimal(18, 2)) as amount_base,
     opportunities.created_at,
@@ -50,5 +56,6 @@ select
 from opportunities
 cross join plan
 left join fx
-    on opportunities.currency = fx.currency
-    and coalesce(opportunities.close_date, cast(opportunities.created_at as date)) = fx.rate_date
+    on
+        opportunities.currency = fx.currency
+        and coalesce(opportunities.close_date, cast(opportunities.created_at as date)) = fx.rate_date

@@ -6,14 +6,22 @@ with
 
 base as (
 
-    select rep_id, period_grain, period_start, base_bonus, currency
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        base_bonus,
+        currency
     from {{ ref('int_base_bonus__validated') }}
 
 ),
 
 plan as (
 
-    select plan_version, base_currency from {{ ref('stg_plan_rules__plan_info') }}
+    select
+        plan_version,
+        base_currency
+    from {{ ref('stg_plan_rules__plan_info') }}
 
 ),
 
@@ -33,36 +41,57 @@ penalties as (
     from {{ ref('int_violations__validated') }} as violations
     inner join {{ ref('int_calendar__date_periods') }} as periods
         on cast(violations.occurred_at as date) = periods.date_day
-    where violations.severity = 'red_line'
-        and periods.period_grain in (select period_grain from bonus_grains)
+    where
+        violations.severity = 'red_line'
+        and periods.period_grain in (select bonus_grains.period_grain from bonus_grains)
     group by violations.rep_id, periods.period_grain, periods.period_start
 
 ),
 
 keys as (
 
-    select rep_id, period_grain, period_start from base
+    select
+        rep_id,
+        period_grain,
+        period_start
+    from base
     union
-    select rep_id, period_grain, period_start from penalties
+    select
+        rep_id,
+        period_grain,
+        period_start
+    from penalties
 
 ),
 
 scorecards as (
 
-    select rep_id, period_grain, period_start, composite_score
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        composite_score
     from {{ ref('scorecard_rep_period') }}
 
 ),
 
 tiers as (
 
-    select tier, min_pct, max_pct, coefficient from {{ ref('stg_plan_rules__bonus_tiers') }}
+    select
+        tier,
+        min_pct,
+        max_pct,
+        coefficient
+    from {{ ref('stg_plan_rules__bonus_tiers') }}
 
 ),
 
 closed as (
 
-    select period_grain, period_start from {{ source('control', 'closed_periods') }}
+    select
+        period_grain,
+        period_start
+    from {{ source('control', 'closed_periods') }}
 
 ),
 
@@ -85,23 +114,28 @@ priced as (
     from keys
     cross join plan
     left join base
-        on keys.rep_id = base.rep_id
-        and keys.period_grain = base.period_grain
-        and keys.period_start = base.period_start
+        on
+            keys.rep_id = base.rep_id
+            and keys.period_grain = base.period_grain
+            and keys.period_start = base.period_start
     left join penalties
-        on keys.rep_id = penalties.rep_id
-        and keys.period_grain = penalties.period_grain
-        and keys.period_start = penalties.period_start
+        on
+            keys.rep_id = penalties.rep_id
+            and keys.period_grain = penalties.period_grain
+            and keys.period_start = penalties.period_start
     left join scorecards
-        on keys.rep_id = scorecards.rep_id
-        and keys.period_grain = scorecards.period_grain
-        and keys.period_start = scorecards.period_start
+        on
+            keys.rep_id = scorecards.rep_id
+            and keys.period_grain = scorecards.period_grain
+            and keys.period_start = scorecards.period_start
     left join tiers
-        on scorecards.composite_score >= tiers.min_pct
-        and (tiers.max_pct is null or scorecards.composite_score < tiers.max_pct)
+        on
+            scorecards.composite_score >= tiers.min_pct
+            and (tiers.max_pct is null or scorecards.composite_score < tiers.max_pct)
     left join closed
-        on keys.period_grain = closed.period_grain
-        and keys.period_start = closed.period_start
+        on
+            keys.period_grain = closed.period_grain
+            and keys.period_start = closed.period_start
 
 ),
 
@@ -109,8 +143,9 @@ running as (
 
     select
         priced.*,
-        sum(new_penalty_amount + clawback_amount - bonus_amount) over (
-            partition by rep_id, period_grain order by period_start rows between unbounded preceding and current row
+        sum(priced.new_penalty_amount + priced.clawback_amount - priced.bonus_amount) over (
+            partition by priced.rep_id, priced.period_grain
+            order by priced.period_start rows between unbounded preceding and current row
         ) as running_balance
     from priced
 
@@ -120,8 +155,9 @@ carried as (
 
     select
         running.*,
-        running_balance - least(0, min(running_balance) over (
-            partition by rep_id, period_grain order by period_start rows between unbounded preceding and current row
+        running.running_balance - least(0, min(running.running_balance) over (
+            partition by running.rep_id, running.period_grain
+            order by running.period_start rows between unbounded preceding and current row
         )) as carried_out_amount
     from running
 
@@ -131,8 +167,8 @@ settled as (
 
     select
         carried.*,
-        coalesce(lag(carried_out_amount) over (
-            partition by rep_id, period_grain order by period_start
+        coalesce(lag(carried.carried_out_amount) over (
+            partition by carried.rep_id, carried.period_grain order by carried.period_start
         ), 0) as carried_in_amount
     from carried
 

@@ -25,13 +25,19 @@ scored as (
 
 plan as (
 
-    select coaching_threshold_pct, minor_violation_points from {{ ref('stg_plan_rules__plan_info') }}
+    select
+        coaching_threshold_pct,
+        minor_violation_points
+    from {{ ref('stg_plan_rules__plan_info') }}
 
 ),
 
 reps as (
 
-    select rep_id, rep_name from {{ ref('int_reps__validated') }}
+    select
+        rep_id,
+        rep_name
+    from {{ ref('int_reps__validated') }}
 
 ),
 
@@ -99,16 +105,19 @@ composed as (
                 then greatest(
                     cast(0 as decimal(18, 4)),
                     per_rep.weighted_total
-                    - cast(coalesce(minor_violations.minor_violations, 0) * plan.minor_violation_points as decimal(18, 4))
+                    - cast(
+                        coalesce(minor_violations.minor_violations, 0) * plan.minor_violation_points as decimal(18, 4)
+                    )
                 )
         end as composite_score,
         plan.coaching_threshold_pct
     from per_rep
     cross join plan
     left join minor_violations
-        on per_rep.rep_id = minor_violations.rep_id
-        and per_rep.period_grain = minor_violations.period_grain
-        and per_rep.period_start = minor_violations.period_start
+        on
+            per_rep.rep_id = minor_violations.rep_id
+            and per_rep.period_grain = minor_violations.period_grain
+            and per_rep.period_start = minor_violations.period_start
 
 )
 
@@ -132,13 +141,15 @@ select
     cast(composed.scored_kpis as integer) as scored_kpis,
     cast(composed.revenue as decimal(20, 4)) as revenue,
     cast(case when composed.composite_score is not null then rank() over (
-        partition by composed.period_grain, composed.period_start, composed.team_id,
-        case when composed.composite_score is null then 1 else 0 end
+        partition by
+            composed.period_grain, composed.period_start, composed.team_id,
+            case when composed.composite_score is null then 1 else 0 end
         order by composed.composite_score desc, coalesce(composed.revenue, 0) desc
     ) end as integer) as rank_in_team,
     cast(case when composed.composite_score is not null then rank() over (
-        partition by composed.period_grain, composed.period_start,
-        case when composed.composite_score is null then 1 else 0 end
+        partition by
+            composed.period_grain, composed.period_start,
+            case when composed.composite_score is null then 1 else 0 end
         order by composed.composite_score desc, coalesce(composed.revenue, 0) desc
     ) end as integer) as rank_in_company,
     coalesce(composed.composite_score < composed.coaching_threshold_pct, false) as coaching_flag,
@@ -150,8 +161,9 @@ select
         and composed.role = 'sales'
         and composed.composite_score is not null
         and rank() over (
-            partition by composed.period_grain, composed.period_start, composed.role,
-            case when composed.composite_score is null then 1 else 0 end
+            partition by
+                composed.period_grain, composed.period_start, composed.role,
+                case when composed.composite_score is null then 1 else 0 end
             order by composed.composite_score desc, coalesce(composed.revenue, 0) desc
         ) = 1,
         false
@@ -159,6 +171,7 @@ select
 from composed
 left join reps on composed.rep_id = reps.rep_id
 left join coaching_kpis
-    on composed.rep_id = coaching_kpis.rep_id
-    and composed.period_grain = coaching_kpis.period_grain
-    and composed.period_start = coaching_kpis.period_start
+    on
+        composed.rep_id = coaching_kpis.rep_id
+        and composed.period_grain = coaching_kpis.period_grain
+        and composed.period_start = coaching_kpis.period_start

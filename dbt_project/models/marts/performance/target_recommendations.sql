@@ -23,7 +23,8 @@ history as (
         actual_value,
         row_number() over (partition by rep_id, kpi_code, period_grain order by period_start desc) as recency
     from {{ ref('int_kpi__scored') }}
-    where weight_pct > 0
+    where
+        weight_pct > 0
         and actual_value is not null
         and period_grain in ('month', 'quarter')
 
@@ -31,7 +32,9 @@ history as (
 
 latest as (
 
-    select period_grain, max(period_start) as latest_start
+    select
+        period_grain,
+        max(period_start) as latest_start
     from history
     group by period_grain
 
