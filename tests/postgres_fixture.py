@@ -151,8 +151,19 @@ def _temporary_cluster() -> Iterator[PostgresServer | None]:
         )
         subprocess.run(
             _as_owner(
-                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
-                 "-t", "60", "start"],
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
                 owner,
             ),
             check=True,
@@ -170,8 +181,7 @@ def _temporary_cluster() -> Iterator[PostgresServer | None]:
     finally:
         if started:
             subprocess.run(
-                _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                          owner),
+                _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], owner),
                 capture_output=True,
                 timeout=60,
             )

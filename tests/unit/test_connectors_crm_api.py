@@ -364,9 +364,7 @@ def test_full_refresh_and_missing_credentials(fake_crm, crm_config, tmp_path, mo
         extract_crm_api(crm_config, landing)
 
 
-def test_persistent_server_error_fails_without_moving_the_watermark(
-    fake_crm, crm_config, tmp_path
-):
+def test_persistent_server_error_fails_without_moving_the_watermark(fake_crm, crm_config, tmp_path):
     from ingestion.connectors.crm_api import extract_crm_api
 
     landing = tmp_path / "landing"
