@@ -139,5 +139,117 @@ def report(out: Path | None, lang: str | None, grain: str, period) -> None:
     click.echo(f"report: {index}")
 
 
+# -- spm import: sources into the landing zone (docs/sources.md) ----------------------
+
+_landing_option = click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder (default: SPM_LANDING_DIR or data/landing).",
+)
+_sources_option = click.option(
+    "--config",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sources file (default: SPM_SOURCES or config/sources.yml).",
+)
+
+
+def _import_run(action) -> None:
+    """Run an importer or connector, print its summary; known errors become messages."""
+    from ingestion.connectors.config import SourcesConfigError
+
+    try:
+        summary = action()
+    except (SourcesConfigError, ValueError, RuntimeError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(summary.line())
+    for note in summary.notes:
+        click.echo(f"  {note}")
+    if summary.report_path:
+        click.echo(f"  report: {summary.report_path}")
+
+
+def _import_landing(landing: Path | None) -> Path:
+    return landing or Settings.from_env().landing_dir
+
+
+@main.group("import")
+def import_group() -> None:
+    """Map a source (export file, CRM API, orders database, survey) into the landing zone."""
+    _quiet_telemetry()
+
+
+@import_group.command("maven-crm")
+@click.argument("src_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_landing_option
+def import_maven_crm_cmd(src_dir: Path, landing: Path | None) -> None:
+    """Maven CRM export folder (sales_pipeline, sales_teams, accounts, products)."""
+    from ingestion.importers.maven_crm import import_maven_crm
+
+    _import_run(lambda: import_maven_crm(src_dir, _import_landing(landing)))
+
+
+@import_group.command("superstore")
+@click.argument("src_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_landing_option
+def import_superstore_cmd(src_file: Path, landing: Path | None) -> None:
+    """Superstore order-line export (CSV)."""
+    from ingestion.importers.superstore import import_superstore
+
+    _import_run(lambda: import_superstore(src_file, _import_landing(landing)))
+
+
+@import_group.command("crm-api")
+@_sources_option
+@_landing_option
+@click.option("--full-refresh", is_flag=True, help="Ignore the watermarks: fetch everything.")
+def import_crm_api_cmd(sources_file: Path | None, landing: Path | None, full_refresh: bool) -> None:
+    """CRM REST API (sources.crm_api), incremental by SystemModstamp."""
+
+    def action():
+        from ingestion.connectors.config import section
+        from ingestion.connectors.crm_api import CrmApiConfig, extract_crm_api
+
+        cfg = CrmApiConfig.from_mapping(section(sources_file, "crm_api"))
+        return extract_crm_api(cfg, _import_landing(landing), full_refresh=full_refresh)
+
+    _import_run(action)
+
+
+@import_group.command("orders-db")
+@_sources_option
+@_landing_option
+@click.option("--full-refresh", is_flag=True, help="Ignore the cursors: extract everything.")
+def import_orders_db_cmd(sources_file: Path | None, landing: Path | None, full_refresh: bool) -> None:
+    """Orders database (sources.orders_db), incremental by an updated-at cursor."""
+
+    def action():
+        from ingestion.connectors.config import section
+        from ingestion.connectors.orders_db import OrdersDbConfig, extract_orders_db
+
+        cfg = OrdersDbConfig.from_mapping(section(sources_file, "orders_db"))
+        return extract_orders_db(cfg, _import_landing(landing), full_refresh=full_refresh)
+
+    _import_run(action)
+
+
+@import_group.command("survey-export")
+@click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--survey-config",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The survey's YAML mapping (questions, columns, date format).",
+)
+@_landing_option
+def import_survey_cmd(export_file: Path, survey_config: Path, landing: Path | None) -> None:
+    """A survey tool's response export (one row per response) -> surveys/responses."""
+    from ingestion.connectors.surveys import import_survey_export
+
+    _import_run(lambda: import_survey_export(export_file, survey_config, _import_landing(landing)))
+
+
 if __name__ == "__main__":
     main()

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_project, spm_dbt_models
 from orchestration.assets.ingestion import plan_rules, raw_assets, raw_control
 from orchestration.assets.publish import published_warehouse, scorecard_report
 from orchestration.checks.ingestion import raw_checks
+from orchestration.postgres import SpmDbtCliResource
 from orchestration.resources import SpmResource
 
 nightly_job = dg.define_asset_job(
@@ -43,7 +43,8 @@ defs = dg.Definitions(
     schedules=[nightly_schedule],
     resources={
         "spm": SpmResource(),
-        "dbt": DbtCliResource(
+        # On SPM_DBT_TARGET=postgres it mirrors raw and plan tables to PostgreSQL before `dbt build`.
+        "dbt": SpmDbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),
             # The dbt of this interpreter's environment, whether or not it is on PATH.

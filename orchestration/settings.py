@@ -53,5 +53,7 @@ class Settings:
             "SPM_BUILD_DB": str(self.build_db),
             "SPM_TIMEZONE": timezone,
             "SPM_DBT_TARGET": self.dbt_target,
+            # libpq's session time zone: the postgres target's timestamps, like DuckDB's TimeZone.
+            "PGTZ": timezone,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }

@@ -61,9 +61,8 @@ class PostgresServer:
 
     def create_database(self, name: str) -> str:
         """A new, empty database (dropped first if it exists); returns its DSN."""
-        from psycopg import sql
-
         import psycopg
+        from psycopg import sql
 
         with psycopg.connect(self.dsn, autocommit=True) as con:
             con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
@@ -122,62 +121,49 @@ def _temporary_cluster() -> Iterator[PostgresServer | None]:
     if owner:
         shutil.chown(root, owner, owner)
     port = _free_port()
-    started = False
+    server, started = None, False
     try:
-        subprocess.run(
-            _as_owner(
-                [
-                    str(bin_dir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "-A",
-                    "trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                ],
-                owner,
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        options = (
-            f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        subprocess.run(
-            _as_owner(
-                [
-                    str(bin_dir / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(log),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    "60",
-                    "start",
-                ],
-                owner,
-            ),
-            check=True,
-            capture_output=True,
-            timeout=90,
-        )
-        started = True
-        yield PostgresServer("127.0.0.1", port, "postgres", data_dir=data)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        if log.exists():
-            detail += log.read_bytes()[-2000:]
-        print(f"PostgreSQL test cluster did not start: {exc}\n{detail.decode(errors='replace')}")
-        yield None
+        try:
+            subprocess.run(
+                _as_owner(
+                    [
+                        str(bin_dir / "initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        "postgres",
+                        "-A",
+                        "trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C",
+                        "--no-sync",
+                    ],
+                    owner,
+                ),
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            options = (
+                f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off"
+            )
+            start = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options]
+            subprocess.run(
+                _as_owner([*start, "-w", "-t", "60", "start"], owner),
+                check=True,
+                capture_output=True,
+                timeout=90,
+            )
+            started = True
+            server = PostgresServer("127.0.0.1", port, "postgres", data_dir=data)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            if log.exists():
+                detail += log.read_bytes()[-2000:]
+            print(f"PostgreSQL test cluster did not start: {exc}\n{detail.decode(errors='replace')}")
+        yield server
     finally:
         if started:
             subprocess.run(

@@ -25,21 +25,21 @@ import os
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-import logging  # noqa: E402
-import re  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
-from dlt.sources.helpers.requests import Client  # noqa: E402
-from dlt.sources.helpers.rest_client import RESTClient  # noqa: E402
-from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials  # noqa: E402
-from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator  # noqa: E402
+import pandas as pd
+from dlt.sources.helpers.requests import Client
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
-from ingestion.connectors import default_state_path  # noqa: E402
-from ingestion.connectors.state import ConnectorState, run_stamp  # noqa: E402
-from ingestion.importers.common import ImportSummary, write_entity  # noqa: E402
+from ingestion.connectors import default_state_path
+from ingestion.connectors.state import ConnectorState, run_stamp
+from ingestion.importers.common import ImportSummary, write_entity
 
 log = logging.getLogger(__name__)
 SOURCE = "crmapi"
@@ -78,9 +78,7 @@ class CrmApiConfig:
     currency: str = "USD"  # opportunities' currency (single-currency org)
     currency_field: str | None = None  # e.g. CurrencyIsoCode in a multi-currency org
     user_region_field: str | None = None  # a User field holding the region, if any
-    activity_types: dict[str, str | None] = field(
-        default_factory=lambda: dict(DEFAULT_ACTIVITY_TYPES)
-    )
+    activity_types: dict[str, str | None] = field(default_factory=lambda: dict(DEFAULT_ACTIVITY_TYPES))
     max_attempts: int = 5
     backoff_factor: float = 1.0
     max_retry_delay: float = 60.0
@@ -304,9 +302,7 @@ OBJECTS: dict[str, ObjectSpec] = {
                 "CreatedDate",
             ),
             "Status = 'Completed'",
-            lambda f, c: _map_activities(
-                f, c, ["CompletedDateTime", "ActivityDate", "CreatedDate"], None
-            ),
+            lambda f, c: _map_activities(f, c, ["CompletedDateTime", "ActivityDate", "CreatedDate"], None),
         ),
         ObjectSpec(
             "events",
@@ -337,8 +333,7 @@ def soql_for(spec: ObjectSpec, cfg: CrmApiConfig, mark: str | None) -> str:
         where.append(f"{cfg.watermark_field} >= {mark}")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return (
-        f"SELECT {', '.join(fields)} FROM {spec.sobject}{clause} "
-        f"ORDER BY {cfg.watermark_field} ASC, Id ASC"
+        f"SELECT {', '.join(fields)} FROM {spec.sobject}{clause} ORDER BY {cfg.watermark_field} ASC, Id ASC"
     )
 
 
@@ -354,8 +349,7 @@ def _client(cfg: CrmApiConfig) -> tuple[RESTClient, SalesforceClientCredentials]
     client_secret = os.environ.get(cfg.client_secret_env)
     if not client_id or not client_secret:
         raise CrmApiError(
-            f"set the CRM API credentials in the environment: {cfg.client_id_env}, "
-            f"{cfg.client_secret_env}"
+            f"set the CRM API credentials in the environment: {cfg.client_id_env}, {cfg.client_secret_env}"
         )
     session = Client(
         raise_for_status=False,
@@ -393,9 +387,7 @@ def fetch_records(client: RESTClient, cfg: CrmApiConfig, soql: str) -> list[dict
     return records
 
 
-def extract_crm_api(
-    cfg: CrmApiConfig, landing: Path, full_refresh: bool = False
-) -> ImportSummary:
+def extract_crm_api(cfg: CrmApiConfig, landing: Path, full_refresh: bool = False) -> ImportSummary:
     """One incremental run: every configured object, one landing file per entity."""
     landing = Path(landing)
     state = ConnectorState.load(cfg.state_path or default_state_path(landing, "crm_api"))
@@ -430,9 +422,7 @@ def extract_crm_api(
     stamp = run_stamp()
     for entity, parts in frames.items():
         frame = pd.concat(parts, ignore_index=True)
-        written = write_entity(
-            landing, entity, frame, f"{entity.split('/')[1]}_{SOURCE}_{stamp}.csv"
-        )
+        written = write_entity(landing, entity, frame, f"{entity.split('/')[1]}_{SOURCE}_{stamp}.csv")
         if written:
             summary.files.append(written[0])
             summary.row_counts[entity] = summary.row_counts.get(entity, 0) + written[1]
@@ -448,7 +438,6 @@ def extract_crm_api(
         }
     )
     summary.notes.append(
-        "fetched " + ", ".join(f"{k} {v}" for k, v in fetched.items())
-        + f"; state {state.path}"
+        "fetched " + ", ".join(f"{k} {v}" for k, v in fetched.items()) + f"; state {state.path}"
     )
     return summary

@@ -139,9 +139,7 @@ def extract_orders_db(
                 key = entity.key[0]
                 mark = state.stream(spec.entity)
                 select = sql.SQL(", ").join(
-                    sql.SQL("{} as {}").format(
-                        sql.Identifier(spec.source_column(c)), sql.Identifier(c)
-                    )
+                    sql.SQL("{} as {}").format(sql.Identifier(spec.source_column(c)), sql.Identifier(c))
                     for c in columns
                 )
                 where, params = [], {}
@@ -156,15 +154,12 @@ def extract_orders_db(
                     )
                     params["lag"] = cfg.lag_seconds
                 query = sql.SQL(
-                    "select {select}, {cursor} as _spm_cursor from {table}{where} "
-                    "order by {cursor}, {key}"
+                    "select {select}, {cursor} as _spm_cursor from {table}{where} order by {cursor}, {key}"
                 ).format(
                     select=select,
                     cursor=sql.Identifier(spec.cursor),
                     table=sql.Identifier(cfg.schema, spec.table),
-                    where=sql.SQL(" where ") + sql.SQL(" and ").join(where)
-                    if where
-                    else sql.SQL(""),
+                    where=sql.SQL(" where ") + sql.SQL(" and ").join(where) if where else sql.SQL(""),
                     key=sql.Identifier(spec.source_column(key)),
                 )
                 name = spec.entity.split("/")[1]

@@ -125,9 +125,7 @@ def _mapped(values: pd.Series, mapping: dict[str, str]) -> tuple[pd.Series, list
     return out, unmapped
 
 
-def import_survey_export(
-    export_file: Path, config: SurveyConfig | Path, landing: Path
-) -> ImportSummary:
+def import_survey_export(export_file: Path, config: SurveyConfig | Path, landing: Path) -> ImportSummary:
     export_file, landing = Path(export_file), Path(landing)
     cfg = config if isinstance(config, SurveyConfig) else SurveyConfig.load(Path(config))
     frame = pd.read_csv(
@@ -195,13 +193,9 @@ def import_survey_export(
         )
     rows = pd.concat(parts, ignore_index=True)
     if rows["response_id"].duplicated().any():
-        raise SurveyConfigError(
-            f"{export_file.name}: response ids repeat; two questions of one survey_type?"
-        )
+        raise SurveyConfigError(f"{export_file.name}: response ids repeat; two questions of one survey_type?")
     stem = re.sub(r"[^0-9A-Za-z_.-]+", "_", export_file.stem).strip("_") or "export"
-    written = write_entity(
-        landing, "surveys/responses", rows, f"responses_{cfg.survey_id}_{stem}.csv"
-    )
+    written = write_entity(landing, "surveys/responses", rows, f"responses_{cfg.survey_id}_{stem}.csv")
     if written:
         summary.files.append(written[0])
         summary.row_counts["surveys/responses"] = written[1]

@@ -39,8 +39,10 @@ def _text(series: pd.Series) -> pd.Series:
     """Values as landing text: booleans true/false, nulls empty, everything else str."""
     if pd.api.types.is_bool_dtype(series):
         return series.map({True: "true", False: "false"}).astype(object)
-    return series.astype(object).where(series.notna(), None).map(
-        lambda v: v if v is None or isinstance(v, str) else _scalar(v)
+    return (
+        series.astype(object)
+        .where(series.notna(), None)
+        .map(lambda v: v if v is None or isinstance(v, str) else _scalar(v))
     )
 
 
@@ -52,9 +54,7 @@ def _scalar(value) -> str:
     return str(value)
 
 
-def write_entity(
-    landing: Path, folder: str, frame: pd.DataFrame, file_name: str
-) -> tuple[Path, int] | None:
+def write_entity(landing: Path, folder: str, frame: pd.DataFrame, file_name: str) -> tuple[Path, int] | None:
     """Write `frame` as `<landing>/<folder>/<file_name>` with exactly the contract columns.
 
     Columns the frame lacks are written empty. Nothing is written for an empty frame
@@ -78,9 +78,7 @@ def write_entity(
     return target, len(out)
 
 
-def write_entities(
-    summary: ImportSummary, frames: dict[str, pd.DataFrame], file_stem: str
-) -> None:
+def write_entities(summary: ImportSummary, frames: dict[str, pd.DataFrame], file_stem: str) -> None:
     for folder, frame in frames.items():
         name = folder.split("/")[1]
         written = write_entity(summary.landing, folder, frame, f"{file_stem}_{name}.csv")

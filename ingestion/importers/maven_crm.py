@@ -79,9 +79,7 @@ def import_maven_crm(src_dir: Path, landing: Path) -> ImportSummary:
     ):
         report["input_rows"][name] = len(frame)
 
-    dates = pd.concat(
-        [pd.to_datetime(pipeline[c], format="%Y-%m-%d") for c in ("engage_date", "close_date")]
-    )
+    dates = pd.concat([pd.to_datetime(pipeline[c], format="%Y-%m-%d") for c in ("engage_date", "close_date")])
     as_of = dates.max().strftime("%Y-%m-%d")
     report["as_of"] = as_of
     stamp = f"{as_of}T00:00:00"
@@ -142,9 +140,8 @@ def _reps_and_teams(
     offices = teams[["regional_office"]].drop_duplicates().dropna()
     office_teams = pd.DataFrame(
         {
-            "team_id": "MV-R-" + offices["regional_office"].str.upper().str.replace(
-                r"[^0-9A-Z]+", "-", regex=True
-            ),
+            "team_id": "MV-R-"
+            + offices["regional_office"].str.upper().str.replace(r"[^0-9A-Z]+", "-", regex=True),
             "team_name": offices["regional_office"] + " office",
             "region": offices["regional_office"],
             "parent_team_id": None,
@@ -172,9 +169,7 @@ def _reps_and_teams(
         }
     )
     agents = pd.DataFrame({"sales_agent": pipeline["sales_agent"].dropna().unique()})
-    agents = pd.concat(
-        [agents, teams[["sales_agent"]]], ignore_index=True
-    ).drop_duplicates("sales_agent")
+    agents = pd.concat([agents, teams[["sales_agent"]]], ignore_index=True).drop_duplicates("sales_agent")
     agents = agents.merge(teams, on="sales_agent", how="left")
     agent_reps = pd.DataFrame(
         {
@@ -297,8 +292,10 @@ def _opportunities(
     stage_key = pipeline["deal_stage"].str.casefold()
     unknown = sorted(set(stage_key.dropna()) - set(STAGES))
     stage = stage_key.map(STAGES).fillna(stage_key)  # an unknown stage passes through as is
-    list_price = pipeline["product"].map(product_ids).map(
-        dict(zip(products["product_id"], products["list_price"], strict=True))
+    list_price = (
+        pipeline["product"]
+        .map(product_ids)
+        .map(dict(zip(products["product_id"], products["list_price"], strict=True)))
     )
     created = pipeline["engage_date"].fillna(pipeline["close_date"]).fillna(as_of)
     is_closed = stage.isin(["closed_won", "closed_lost"])

@@ -65,9 +65,7 @@ REQUIRED = (
 def _cents(text: pd.Series) -> pd.Series:
     """Decimal text -> integer cents, half away from zero (as SQL round does)."""
     ten_thousandths = np.rint(pd.to_numeric(text).to_numpy() * 10_000).astype("int64")
-    return pd.Series(
-        np.sign(ten_thousandths) * ((np.abs(ten_thousandths) + 50) // 100), index=text.index
-    )
+    return pd.Series(np.sign(ten_thousandths) * ((np.abs(ten_thousandths) + 50) // 100), index=text.index)
 
 
 def _us_date(text: pd.Series) -> pd.Series:
@@ -195,8 +193,7 @@ def import_superstore(
     )
     if report["product_ids_with_two_names"]:
         summary.notes.append(
-            f"{report['product_ids_with_two_names']} product ids carry two names; "
-            "the first name seen is kept"
+            f"{report['product_ids_with_two_names']} product ids carry two names; the first name seen is kept"
         )
     return summary
 
@@ -208,9 +205,9 @@ def _lines(raw: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("quantity must be positive and discount in [0, 1)")
     sales_cents = _cents(raw["Sales"])
     # Cost = Sales - Profit, in exact ten-thousandths first, then to the cent.
-    cost_ten_thousandths = np.rint(
-        pd.to_numeric(raw["Sales"]).to_numpy() * 10_000
-    ).astype("int64") - np.rint(pd.to_numeric(raw["Profit"]).to_numpy() * 10_000).astype("int64")
+    cost_ten_thousandths = np.rint(pd.to_numeric(raw["Sales"]).to_numpy() * 10_000).astype("int64") - np.rint(
+        pd.to_numeric(raw["Profit"]).to_numpy() * 10_000
+    ).astype("int64")
     cost_cents = pd.Series(
         np.sign(cost_ten_thousandths) * ((np.abs(cost_ten_thousandths) + 50) // 100),
         index=raw.index,

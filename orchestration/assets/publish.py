@@ -39,7 +39,13 @@ MART_KEYS = [
 )
 def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
     settings = spm.settings()
-    result = publish_duckdb(settings.build_db, settings.warehouse, context.run.run_id)
+    if settings.dbt_target == "postgres":
+        # BI reads PostgreSQL's marts live; the report and finance export read this copy.
+        from orchestration.postgres import publish_from_postgres
+
+        result = publish_from_postgres(settings.warehouse, context.run.run_id)
+    else:
+        result = publish_duckdb(settings.build_db, settings.warehouse, context.run.run_id)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),

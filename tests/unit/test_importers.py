@@ -18,12 +18,19 @@ DATASETS = Path(
 MAVEN = DATASETS / "maven-crm"
 SUPERSTORE = DATASETS / "superstore" / "superstore_orders.csv"
 
-need_maven = pytest.mark.skipif(
-    not (MAVEN / "sales_pipeline.csv").is_file(), reason=f"no Maven export under {DATASETS}"
-)
-need_superstore = pytest.mark.skipif(
-    not SUPERSTORE.is_file(), reason=f"no Superstore export under {DATASETS}"
-)
+
+@pytest.fixture
+def need_maven():
+    from tests.conftest import need_service
+
+    need_service((MAVEN / "sales_pipeline.csv").is_file(), f"the Maven export under {DATASETS}")
+
+
+@pytest.fixture
+def need_superstore():
+    from tests.conftest import need_service
+
+    need_service(SUPERSTORE.is_file(), f"the Superstore export under {DATASETS}")
 
 
 def _rows(path: Path) -> list[dict]:
@@ -42,7 +49,7 @@ def _load(landing: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-@need_maven
+@pytest.mark.usefixtures("need_maven")
 def test_maven_crm_maps_every_opportunity(tmp_path):
     from ingestion.importers.maven_crm import import_maven_crm, normalise_name, rep_id
 
@@ -116,7 +123,7 @@ def test_maven_crm_maps_every_opportunity(tmp_path):
     assert con.execute("select count(*) from raw.crm__opportunities").fetchone() == (8800,)
 
 
-@need_superstore
+@pytest.mark.usefixtures("need_superstore")
 def test_superstore_lines_reproduce_sales_and_cost(tmp_path):
     from ingestion.importers.superstore import import_superstore
 

@@ -10,7 +10,8 @@ orders as (
         channel,
         order_date,
         currency,
-        status
+        status,
+        _batch_id
     from {{ ref('int_orders__validated') }}
 
 ),
@@ -24,7 +25,8 @@ lines as (
         quantity,
         unit_price,
         unit_cost,
-        discount
+        discount,
+        _batch_id
     from {{ ref('int_order_lines__validated') }}
 
 ),
@@ -58,6 +60,8 @@ converted as (
         orders.currency,
         lines.product_id,
         lines.quantity,
+        orders._batch_id as order_batch_id,
+        lines._batch_id as line_batch_id,
         case when orders.currency = plan.base_currency then 1 else fx.rate_to_base end as fx_rate,
         lines.quantity * lines.unit_price * (1 - coalesce(lines.discount, 0)) as net_amount,
         lines.quantity * coalesce(lines.unit_cost, 0) as cost_amount,
@@ -85,6 +89,8 @@ select
     fx_rate,
     round(net_amount, 2) as net_amount,
     round(net_amount * fx_rate, 2) as net_amount_base,
-    round(cost_amount * fx_rate, 2) as cost_base
+    round(cost_amount * fx_rate, 2) as cost_base,
+    order_batch_id,
+    line_batch_id
 from converted
 where fx_rate is not null

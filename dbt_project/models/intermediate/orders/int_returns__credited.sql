@@ -9,7 +9,9 @@ returns as (
         order_line_id,
         return_date,
         quantity,
-        amount
+        amount,
+        _batch_id,
+        _loaded_at
     from {{ ref('int_returns__validated') }}
 
 ),
@@ -41,7 +43,9 @@ select
     lines.channel,
     returns.quantity,
     round(returns.amount * lines.fx_rate, 2) as amount_base,
-    round(returns.quantity * lines.unit_cost * lines.fx_rate, 2) as cost_base
+    round(returns.quantity * lines.unit_cost * lines.fx_rate, 2) as cost_base,
+    returns._batch_id as batch_id,
+    returns._loaded_at as loaded_at
 from returns
 inner join lines on returns.order_line_id = lines.order_line_id
 where lines.order_status = 'completed'

@@ -80,7 +80,7 @@ values_wide as (
         period_grain,
         period_start,
         '{{ code }}' as kpi_code,
-        cast({{ code }} as {{ dbt.type_float() }}) as actual_value
+        cast({{ code }} as {{ dbt.type_numeric() }}) as actual_value
     from values_wide
     union all
 {% endfor %}
@@ -89,5 +89,5 @@ select
     period_grain,
     period_start,
     'review_360' as kpi_code,
-    cast(review_360 as {{ dbt.type_float() }}) as actual_value
+    cast(review_360 as {{ dbt.type_numeric() }}) as actual_value
 from reviews

@@ -109,12 +109,7 @@ attained as (
 
     select
         *,
-        case
-            when target_value is null or target_value <= 0 or actual_value is null then null
-            when is_higher_better then least(cap_pct, greatest(0, actual_value * 100.0 / target_value))
-            when actual_value <= 0 then cap_pct
-            else least(cap_pct, target_value * 100.0 / actual_value)
-        end as attainment_pct
+        {{ attainment_pct('actual_value', 'target_value', 'is_higher_better', 'cap_pct') }} as attainment_pct
     from joined
 
 ),

@@ -16,4 +16,5 @@ select
     is_scored,
     is_higher_better,
     cast(cap_pct as decimal(9, 4)) as cap_pct
-from {{ ref('int_kpi__scored') }}
+from {{ ref('int_kpi__scored') }} as scored
+where {{ is_open_period('scored') }}

@@ -175,3 +175,4 @@ left join coaching_kpis
         composed.rep_id = coaching_kpis.rep_id
         and composed.period_grain = coaching_kpis.period_grain
         and composed.period_start = coaching_kpis.period_start
+where {{ is_open_period('composed') }}

@@ -1,0 +1,59 @@
+-- The load batches (landing files) behind each rep's figures of a period: orders, lines,
+-- returns, surveys, activities, violations, targets and base bonuses. Recorded on bonus rows.
+with
+
+dated as (
+
+    select rep_id, order_date as date_day, order_batch_id as batch_id
+    from {{ ref('int_order_lines__credited') }}
+    union
+    select rep_id, order_date as date_day, line_batch_id as batch_id
+    from {{ ref('int_order_lines__credited') }}
+    union
+    select rep_id, return_date as date_day, batch_id
+    from {{ ref('int_returns__credited') }}
+    union
+    select rep_id, cast(submitted_at as date) as date_day, _batch_id as batch_id
+    from {{ ref('int_survey_responses__validated') }}
+    union
+    select rep_id, cast(activity_at as date) as date_day, _batch_id as batch_id
+    from {{ ref('int_activities__validated') }}
+    union
+    select rep_id, cast(occurred_at as date) as date_day, _batch_id as batch_id
+    from {{ ref('int_violations__validated') }}
+
+),
+
+per_period as (
+
+    select distinct
+        dated.rep_id,
+        periods.period_grain,
+        periods.period_start,
+        dated.batch_id
+    from dated
+    inner join {{ ref('int_calendar__date_periods') }} as periods on dated.date_day = periods.date_day
+    union
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        _batch_id as batch_id
+    from {{ ref('int_targets__validated') }}
+    union
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        _batch_id as batch_id
+    from {{ ref('int_base_bonus__validated') }}
+
+)
+
+select
+    rep_id,
+    period_grain,
+    period_start,
+    {{ dbt.listagg('batch_id', "','", 'order by batch_id') }} as source_batches
+from per_period
+group by rep_id, period_grain, period_start
