@@ -2,6 +2,8 @@
     target / actual for lower-is-better where a zero actual earns the cap. Null when the
     KPI cannot be scored: no target, a non-positive target, or no actual. -#}
 {% macro attainment_pct(actual, target, is_higher_better, cap) -%}
+    {%- set actual = "(" ~ actual ~ ")" -%}
+    {%- set target = "(" ~ target ~ ")" -%}
     case
         when {{ target }} is null or {{ target }} <= 0 or {{ actual }} is null then null
         when {{ is_higher_better }} then least({{ cap }}, greatest(0, {{ actual }} * 100.0 / {{ target }}))
