@@ -119,6 +119,53 @@ def run(top: int) -> None:
     click.echo(f"run log:                   {log_path}")
 
 
+@main.command("close-period")
+@click.argument("grain", type=click.Choice(["week", "month", "quarter", "year"]))
+@click.argument("start", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--force", is_flag=True, help="Close a period that has not ended yet.")
+def close_period_cmd(grain: str, start, force: bool) -> None:
+    """Lock a period: its KPI, scorecard and bonus rows never change again."""
+    from ingestion.plan import load_plan
+    from orchestration.periods import CloseError, close_period
+
+    settings = Settings.from_env()
+    plan = load_plan(settings.plan_path, settings.base_currency, settings.timezone)
+    try:
+        result = close_period(settings, plan.timezone, grain, start.date(), force=force)
+    except CloseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    payout = ", ".join(f"{v:,.2f} {k}" for k, v in result.payout_by_currency.items())
+    click.echo(
+        f"closed {grain} {result.period_start}: "
+        + ", ".join(f"{n} {t}" for t, n in result.rows.items())
+        + f" rows frozen; payout {payout}; published to {settings.warehouse}"
+    )
+
+
+@main.group("export")
+def export_group() -> None:
+    """Files for finance and other consumers, from the published warehouse."""
+    _quiet_telemetry()
+
+
+@export_group.command("bonus")
+@click.argument("grain", type=click.Choice(["week", "month", "quarter", "year"]))
+@click.argument("start", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+def export_bonus_cmd(grain: str, start, out: Path) -> None:
+    """A closed period's bonus table as CSV, Parquet and XLSX plus a manifest (SHA-256)."""
+    from orchestration.finance_export import ExportError, export_bonus
+
+    try:
+        result = export_bonus(Settings.from_env().warehouse, grain, start.date(), out)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    totals = ", ".join(f"{v:,.2f} {k}" for k, v in result.payout_by_currency.items())
+    click.echo(f"bonus {grain} {result.period_start}: {result.rows} rows, payout {totals}")
+    for path in [*result.files.values(), result.manifest]:
+        click.echo(f"  {path}")
+
+
 @main.command("report")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder.")
 @click.option("--lang", type=click.Choice(["en", "zh-CN"]), default=None)
