@@ -33,6 +33,18 @@ reviews as (
 
 ),
 
+repeat_purchase as (
+
+    select
+        rep_id,
+        period_grain,
+        period_start,
+        customers_12m,
+        repeat_customers_12m
+    from {{ ref('int_rep_period__repeat_purchase') }}
+
+),
+
 values_wide as (
 
     select
@@ -48,6 +60,8 @@ values_wide as (
         ((metrics.line_revenue - metrics.return_amount) - previous.revenue) * 100.0
         / nullif(previous.revenue, 0) as channel_revenue_growth_pct,
         metrics.new_customers,
+        repeat_purchase.repeat_customers_12m * 100.0
+        / nullif(repeat_purchase.customers_12m, 0) as repeat_purchase_rate_pct,
         metrics.csat_positive * 100.0 / nullif(metrics.csat_responses, 0) as csat_pct,
         (metrics.nps_promoters - metrics.nps_detractors) * 100.0 / nullif(metrics.nps_responses, 0) as nps,
         metrics.complaints * 100.0 / nullif(metrics.completed_orders, 0) as complaint_rate_pct,
@@ -67,10 +81,15 @@ values_wide as (
             and metrics.period_grain = previous.period_grain
             and {{ previous_period_start('metrics.period_grain', 'metrics.period_start') }} = previous.period_start
 
+    left join repeat_purchase
+        on
+            metrics.rep_id = repeat_purchase.rep_id
+            and metrics.period_grain = repeat_purchase.period_grain
+            and metrics.period_start = repeat_purchase.period_start
 )
 
 {%- set codes = ['revenue', 'gross_profit', 'gross_margin_pct', 'avg_order_value', 'new_market_revenue',
-    'channel_revenue_growth_pct', 'new_customers', 'csat_pct', 'nps', 'complaint_rate_pct', 'visits',
+    'channel_revenue_growth_pct', 'new_customers', 'repeat_purchase_rate_pct', 'csat_pct', 'nps', 'complaint_rate_pct', 'visits',
     'prospects', 'market_feedback', 'win_rate_pct', 'leads', 'event_participants', 'brand_exposure',
     'training_hours'] %}
 

@@ -1,0 +1,51 @@
+-- Repeat purchase rate per rep and period: of the accounts with a completed order from the
+-- rep in the 12 months up to the period's last day, the share with two or more.
+with
+
+account_orders as (
+
+    select distinct
+        rep_id,
+        account_id,
+        order_id,
+        order_date
+    from {{ ref('int_order_lines__credited') }}
+    where order_status = 'completed'
+
+),
+
+periods as (
+
+    select distinct
+        period_grain,
+        period_start,
+        period_end
+    from {{ ref('int_calendar__date_periods') }}
+
+),
+
+per_account as (
+
+    select
+        account_orders.rep_id,
+        periods.period_grain,
+        periods.period_start,
+        account_orders.account_id,
+        count(*) as orders_12m
+    from periods
+    inner join account_orders
+        on
+            account_orders.order_date <= periods.period_end
+            and account_orders.order_date > cast({{ dbt.dateadd('month', -12, 'periods.period_end') }} as date)
+    group by account_orders.rep_id, periods.period_grain, periods.period_start, account_orders.account_id
+
+)
+
+select
+    rep_id,
+    period_grain,
+    period_start,
+    count(*) as customers_12m,
+    sum(case when orders_12m >= 2 then 1 else 0 end) as repeat_customers_12m
+from per_account
+group by rep_id, period_grain, period_start
