@@ -45,3 +45,8 @@ dev: $(STAMP)
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache
+
+# Benchmark: `make bench SCALE=10000000` (default 1,000,000 order lines).
+SCALE ?= 1000000
+bench: $(STAMP)
+	$(BIN)/spm bench --scale $(SCALE)

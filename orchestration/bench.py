@@ -1,0 +1,204 @@
+"""`spm bench`: where a run's time and memory go, next to the floor.
+
+Generates a company, runs the pipeline in-process while sampling the memory of this
+process and its children (dbt), splits the run by phase from Dagster's step events,
+times the floor (one hand-written DuckDB query: revenue and gross profit per rep and
+month straight from the landing order files), then adds one day of data and runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+
+PHASES = ("generate", "ingest", "checks", "dbt", "publish", "report")
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+
+
+@dataclass
+class RunFigures:
+    label: str
+    wall_seconds: float
+    peak_mb: float
+    phases: list[Phase] = field(default_factory=list)
+
+
+class MemorySampler:
+    """Samples the RSS of this process plus its children every `interval` seconds."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _rss_mb(self) -> float:
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._rss_mb()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> float:
+        values = [mb for t, mb in self.samples if start <= t <= end]
+        return max(values, default=0.0)
+
+
+def phase_of(step_key: str) -> str:
+    if step_key == "spm_dbt_models":
+        return "dbt"
+    if step_key.startswith("published__warehouse"):
+        return "publish"
+    if step_key.startswith("published__scorecard_report"):
+        return "report"
+    if step_key.startswith(("raw__", "plan_rules", "raw_control")) and not _is_check(step_key):
+        return "ingest"
+    return "checks"
+
+
+def _is_check(step_key: str) -> bool:
+    return any(word in step_key for word in ("_files_readable", "_rows_reconcile", "_check", "expectations"))
+
+
+def _timed_run(label: str) -> RunFigures:
+    from orchestration.runner import run_pipeline
+
+    with MemorySampler() as sampler:
+        started = time.time()
+        outcome = run_pipeline(log_path=Path(os.environ["SPM_WAREHOUSE"]).parent / f"bench-{label}.log")
+        wall = time.time() - started
+    if not outcome.success:
+        raise RuntimeError(f"benchmark run {label} failed: {outcome.errors}")
+    phases = {name: Phase(name) for name in PHASES if name != "generate"}
+    for key, (start, end) in outcome.step_windows.items():
+        phase = phases[phase_of(key)]
+        phase.seconds += end - start
+        phase.peak_mb = max(phase.peak_mb, sampler.peak(start, end))
+    return RunFigures(label, wall, sampler.peak(), list(phases.values()))
+
+
+def floor_query_seconds(landing: Path, base_currency: str = "CNY") -> tuple[float, float, int]:
+    """The floor: revenue and gross profit per rep and month from the landing files."""
+    import duckdb
+
+    from ingestion.demo.next_day import _relation
+
+    sql = f"""
+        with orders as (select * from {_relation(landing, "orders/orders")}),
+        lines as (select * from {_relation(landing, "orders/order_lines")}),
+        fx as (select * from {_relation(landing, "orders/fx_rates")})
+        select o.rep_id, date_trunc('month', cast(o.order_date as date)) as month,
+               sum(cast(l.quantity as double) * cast(l.unit_price as double)
+                   * (1 - coalesce(cast(l.discount as double), 0))
+                   * case when o.currency = '{base_currency}' then 1 else cast(fx.rate_to_base as double) end)
+                   as revenue,
+               sum((cast(l.quantity as double) * cast(l.unit_price as double)
+                    * (1 - coalesce(cast(l.discount as double), 0))
+                    - cast(l.quantity as double) * cast(l.unit_cost as double))
+                   * case when o.currency = '{base_currency}' then 1 else cast(fx.rate_to_base as double) end)
+                   as gross_profit
+        from lines l
+        join orders o on l.order_id = o.order_id
+        left join fx on fx.currency = o.currency and cast(fx.rate_date as date) = cast(o.order_date as date)
+        where o.status = 'completed'
+        group by all
+    """
+    with MemorySampler() as sampler:
+        started = time.time()
+        con = duckdb.connect()
+        rows = len(con.execute(sql).fetchall())
+        con.close()
+        seconds = time.time() - started
+    return seconds, sampler.peak(), rows
+
+
+def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) -> dict:
+    from ingestion.demo.generator import generate_company
+    from ingestion.demo.next_day import append_next_day
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    landing = workdir / "landing"
+    os.environ.update(
+        {
+            "SPM_LANDING_DIR": str(landing),
+            "SPM_WAREHOUSE": str(workdir / "warehouse" / "spm.duckdb"),
+            "SPM_REPORT_DIR": str(workdir / "report"),
+        }
+    )
+    with MemorySampler() as sampler:
+        started = time.time()
+        summary = generate_company(landing, scale=scale, seed=seed, progress=True)
+        generate = Phase("generate", time.time() - started, sampler.peak())
+    full = _timed_run("full")
+    full.phases.insert(0, generate)
+    floor_s, floor_mb, floor_rows = floor_query_seconds(landing)
+    added = append_next_day(landing, summary.as_of + timedelta(days=1))
+    nightly = _timed_run("next_day")
+    result = {
+        "scale": scale,
+        "seed": seed,
+        "order_lines": summary.order_lines,
+        "reps": summary.row_counts.get("crm/reps", 0),
+        "cpu_count": os.cpu_count(),
+        "full_run": asdict(full),
+        "floor": {"seconds": floor_s, "peak_mb": floor_mb, "result_rows": floor_rows},
+        "ratio_full_run_to_floor": full.wall_seconds / floor_s if floor_s else None,
+        "next_day": {"added_rows": added, **asdict(nightly)},
+    }
+    if out_json:
+        out_json.parent.mkdir(parents=True, exist_ok=True)
+        out_json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def format_table(result: dict) -> str:
+    lines = [
+        f"scale {result['scale']:,} order lines ({result['order_lines']:,} written), "
+        f"{result['reps']:,} reps, {result['cpu_count']} cores",
+        f"{'phase':<10} {'full run s':>11} {'peak MB':>9} {'+1 day s':>9} {'peak MB':>9}",
+    ]
+    nightly = {p["name"]: p for p in result["next_day"]["phases"]}
+    for phase in result["full_run"]["phases"]:
+        n = nightly.get(phase["name"], {"seconds": 0.0, "peak_mb": 0.0})
+        lines.append(
+            f"{phase['name']:<10} {phase['seconds']:>11.1f} {phase['peak_mb']:>9.0f} "
+            f"{n['seconds']:>9.1f} {n['peak_mb']:>9.0f}"
+        )
+    full, nxt, floor = result["full_run"], result["next_day"], result["floor"]
+    lines += [
+        f"{'run total':<10} {full['wall_seconds']:>11.1f} {full['peak_mb']:>9.0f} "
+        f"{nxt['wall_seconds']:>9.1f} {nxt['peak_mb']:>9.0f}",
+        f"floor (one DuckDB query, revenue and gross profit per rep and month): "
+        f"{floor['seconds']:.1f} s, {floor['peak_mb']:.0f} MB",
+        f"full run / floor: {result['ratio_full_run_to_floor']:.1f}x",
+    ]
+    return "\n".join(lines)
