@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +81,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             run_id varchar
         )"""
     )
+    # The run dbt is building for: recorded on bonus rows without passing dbt vars (a var
+    # that changes every run would force dbt to re-parse the whole project every run).
+    con.execute(
+        f"create table if not exists {RAW_SCHEMA}._current_run (run_id varchar, started_at timestamp)"
+    )
     con.execute(
         f"""
         create table if not exists {RAW_SCHEMA}._closed_periods (
@@ -98,6 +103,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             "_batch_id varchar not null, _source_file varchar not null, "
             "_row_number bigint not null, _loaded_at timestamp not null, _row_hash varchar not null)"
         )
+    from expectations.sql import ensure_quality_tables  # row rejects: raw._rejected_rows
+
+    ensure_quality_tables(con)
 
 
 def landing_files(landing_dir: Path, entity: Entity) -> list[Path]:
@@ -115,8 +123,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Called with each loaded file's result inside its transaction, before commit (row rules).
+OnBatch = Callable[[duckdb.DuckDBPyConnection, FileResult], None]
+
+
 def load_entity(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, entity: Entity, run_id: str = "manual"
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: Path,
+    entity: Entity,
+    run_id: str = "manual",
+    on_batch: OnBatch | None = None,
 ) -> EntityLoadResult:
     """Load every new file of one entity folder into raw.<source>__<entity>."""
     ensure_raw_schema(con)
@@ -134,7 +150,7 @@ def load_entity(
             result.skipped += 1
             continue
         known.add(sha)
-        result.files.append(_load_file(con, landing_dir, entity, path, sha, run_id))
+        result.files.append(_load_file(con, landing_dir, entity, path, sha, run_id, on_batch))
     return result
 
 
@@ -151,6 +167,7 @@ def _load_file(
     path: Path,
     sha: str,
     run_id: str,
+    on_batch: OnBatch | None = None,
 ) -> FileResult:
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     rel = path.relative_to(landing_dir).as_posix()
@@ -176,6 +193,8 @@ def _load_file(
         log.warning("rejected file %s", res.message)
     if res.extra_columns and res.status == "loaded":
         res.message = f"{rel}: extra column(s) ignored: {', '.join(res.extra_columns)}"
+    if res.status == "loaded" and on_batch is not None:
+        on_batch(con, res)  # same transaction: a batch is never visible without its rejects
     con.execute(
         f"insert into {RAW_SCHEMA}._batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -228,9 +247,12 @@ def _read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=_CSV_BLOCK),
+            # a quoted value may hold a line break (addresses, descriptions, names)
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns},
                 strings_can_be_null=True,
+                null_values=[""],  # only an empty field is null: "NA" (a region), "null" are text
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -282,3 +304,14 @@ def _insert_batch(
     finally:
         con.unregister("_landing_batch")
     res.rows_read += text.num_rows
+
+
+def record_current_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    ensure_raw_schema(con)
+    con.execute("begin transaction")
+    con.execute(f"delete from {RAW_SCHEMA}._current_run")
+    con.execute(
+        f"insert into {RAW_SCHEMA}._current_run values (?, ?)",
+        [run_id, datetime.now(UTC).replace(tzinfo=None)],
+    )
+    con.execute("commit")

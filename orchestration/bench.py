@@ -8,6 +8,7 @@ month straight from the landing order files), then adds one day of data and runs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -49,10 +50,8 @@ class MemorySampler:
         me = psutil.Process()
         total = me.memory_info().rss
         for child in me.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):  # a child may end between the two calls
                 total += child.memory_info().rss
-            except psutil.Error:
-                pass
         return total / 2**20
 
     def _run(self) -> None:

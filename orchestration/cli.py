@@ -166,6 +166,42 @@ def export_bonus_cmd(grain: str, start, out: Path) -> None:
         click.echo(f"  {path}")
 
 
+@main.command("bench")
+@click.option("--scale", default=1_000_000, show_default=True, help="Order lines to generate.")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("data/bench"), show_default=True)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the figures (default WORKDIR/bench-SCALE.json).")  # fmt: skip
+def bench_cmd(scale: int, seed: int, workdir: Path, json_out: Path | None) -> None:
+    """Time and memory per phase of a full run and of a next-day run, against the floor."""
+    import shutil
+
+    from orchestration.bench import bench, format_table
+
+    workdir = workdir / f"scale-{scale}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    result = bench(scale, seed, workdir, json_out or workdir / f"bench-{scale}.json")
+    click.echo(format_table(result))
+    click.echo(f"figures: {json_out or workdir / f'bench-{scale}.json'}")
+
+
+@main.command("docs")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (gets docs/).")
+@click.option("--no-catalog", is_flag=True, help="Skip column types (does not open the warehouse).")
+def docs(out: Path | None, no_catalog: bool) -> None:
+    """dbt docs (models, columns, lineage, exposures, metrics) beside the HTML report."""
+    from ingestion.plan import load_plan
+    from report.docs import write_dbt_docs
+
+    settings = Settings.from_env()
+    plan = load_plan(settings.plan_path, settings.base_currency, settings.timezone)
+    try:
+        page, seconds = write_dbt_docs(settings, plan.timezone, out or settings.report_dir, not no_catalog)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"dbt docs: {page} ({seconds:.1f} s)")
+
+
 @main.command("report")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder.")
 @click.option("--lang", type=click.Choice(["en", "zh-CN"]), default=None)

@@ -14,6 +14,7 @@ from orchestration.assets.publish import published_warehouse, scorecard_report
 from orchestration.checks.ingestion import raw_checks
 from orchestration.postgres import SpmDbtCliResource
 from orchestration.resources import SpmResource
+from orchestration.sensors import alert_sensors
 
 nightly_job = dg.define_asset_job(
     "nightly",
@@ -41,6 +42,7 @@ defs = dg.Definitions(
     asset_checks=raw_checks,
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=alert_sensors,  # SPM_ALERT_WEBHOOK: failed runs and checks
     resources={
         "spm": SpmResource(),
         # On SPM_DBT_TARGET=postgres it mirrors raw and plan tables to PostgreSQL before `dbt build`.

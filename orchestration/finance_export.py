@@ -90,7 +90,7 @@ def export_bonus(warehouse: Path, grain: str, period_start: date, out_dir: Path)
         )
         columns = [d[0] for d in cur.description]
         table = cur.to_arrow_table()
-        rows = [dict(zip(columns, r, strict=True)) for r in zip(*(table.column(c).to_pylist() for c in columns))]
+        rows = table.to_pylist()  # dicts in column order; Decimal money, date dates
         published_run = None
         if con.execute(
             "select count(*) from information_schema.tables "
@@ -99,7 +99,7 @@ def export_bonus(warehouse: Path, grain: str, period_start: date, out_dir: Path)
             published_run = con.execute("select max(run_id) from marts._publish_info").fetchone()[0]
         if not rows:
             known = con.execute(
-                "select string_agg(distinct cast(period_start as varchar), ', ' order by cast(period_start as varchar)) "
+                "select string_agg(distinct cast(period_start as varchar), ', ') "
                 "from marts.bonus_rep_period where period_grain = ? and is_closed",
                 [grain],
             ).fetchone()[0]

@@ -97,8 +97,7 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
         for table in FROZEN_MARTS:
             con.execute(f"delete from marts.{table} where {where}", [grain, start])
             con.execute(
-                f"insert into marts.{table} by name "
-                f"select * from published.marts.{table} where {where}",
+                f"insert into marts.{table} by name select * from published.marts.{table} where {where}",
                 [grain, start],
             )
             rows[table] = con.execute(

@@ -219,7 +219,9 @@ def mirror_to_postgres(
                 _ensure_pg_table(pg, schema, table, columns)
 
             pg_batches = {r[0] for r in pg.execute(f"select batch_id from raw.{BATCH_TABLE}").fetchall()}
-            duck_batches = {r[0] for r in duck.execute(f"select batch_id from build.raw.{BATCH_TABLE}").fetchall()}
+            duck_batches = {
+                r[0] for r in duck.execute(f"select batch_id from build.raw.{BATCH_TABLE}").fetchall()
+            }
             new = sorted(duck_batches - pg_batches)
             stale = sorted(pg_batches - duck_batches)
             result.new_batches, result.removed_batches = len(new), len(stale)
@@ -258,7 +260,9 @@ def mirror_to_postgres(
                         )
                 else:  # plan tables, closed periods: small, replaced whole
                     pg.execute(f"delete from {target}")
-                    _copy_query(duck, pg, f"select {', '.join(names)} from build.{target}", schema, table, names)
+                    _copy_query(
+                        duck, pg, f"select {', '.join(names)} from build.{target}", schema, table, names
+                    )
                     result.tables_replaced.append(target)
             pg.commit()
     finally:
@@ -339,11 +343,14 @@ def publish_from_postgres(
                     with cur.copy(query) as copy:
                         for chunk in copy:
                             fh.write(chunk)
-                duck.execute(
-                    f"copy {_ident(schema)}.{_ident(table)} from '{_sql_str(str(path))}' "
-                    "(format csv, header false, nullstr '\\N')"
-                )
-                counts[table] = duck.execute(f"select count(*) from {_ident(schema)}.{_ident(table)}").fetchone()[0]
+                if path.stat().st_size:
+                    duck.execute(
+                        f"copy {_ident(schema)}.{_ident(table)} from '{_sql_str(str(path))}' "
+                        "(format csv, header false, delim ',', quote '\"', escape '\"', nullstr '\\N')"
+                    )
+                counts[table] = duck.execute(
+                    f"select count(*) from {_ident(schema)}.{_ident(table)}"
+                ).fetchone()[0]
                 path.unlink()
         duck.execute(
             f"create table {_ident(schema)}._publish_info as select "
@@ -386,4 +393,11 @@ class SpmDbtCliResource(DbtCliResource):
 
             log = context.log.info if context is not None else None
             mirror_to_postgres(Settings.from_env().build_db, log=log)
+        elif args and args[0] == "build" and os.environ.get("SPM_DBT_TARGET") == "spark":
+            # The same for Spark: Parquet copies of raw and plan tables (orchestration/spark.py).
+            from orchestration.settings import Settings
+            from orchestration.spark import prepare_spark_build
+
+            log = context.log.info if context is not None else None
+            prepare_spark_build(Settings.from_env().build_db, os.environ.get("SPM_TIMEZONE"), log=log)
         return super().cli(args, context=context, **kwargs)

@@ -18,6 +18,7 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     log_path: Path | None = None
+    step_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # step -> (start, end)
 
 
 def run_pipeline(log_path: Path | None = None, log_level: str = "WARNING") -> RunOutcome:
@@ -51,7 +52,29 @@ def run_pipeline(log_path: Path | None = None, log_level: str = "WARNING") -> Ru
                     outcome.warnings.append(line)
     if outcome.errors:
         outcome.success = False
+    outcome.step_windows = _step_windows(instance, result.run_id)
+    if not os.environ.get("DAGSTER_HOME"):  # with DAGSTER_HOME, the daemon's sensors alert
+        from orchestration.sensors import alert_if_needed
+
+        try:
+            alert_if_needed(instance, result.run_id, job.name, failed=not outcome.success)
+        except Exception as exc:  # an unreachable webhook must not fail the run
+            outcome.warnings.append(f"alert not posted: {type(exc).__name__}: {str(exc)[:200]}")
     return outcome
+
+
+def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    starts: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            windows[event.step_key] = (starts.get(event.step_key, entry.timestamp), entry.timestamp)
+    return windows
 
 
 def scorecard_top(warehouse: Path, limit: int = 10, grain: str = "month"):

@@ -177,6 +177,7 @@ class _Marts:
                 + ", ".join(f"marts.{t}" for t in missing)
                 + ": run the pipeline before building the report"
             )
+        self.tables = tables
         cols = {
             (r["table_name"], r["column_name"])
             for r in _rows(
@@ -184,6 +185,7 @@ class _Marts:
                 "select table_name, column_name from information_schema.columns where table_schema = 'marts'",
             )
         }
+        self.cols = cols
         team_name = "team_name" if ("dim_reps", "team_name") in cols else "null"
         order_key = "valid_from desc nulls last" if ("dim_reps", "valid_from") in cols else "1"
         coaching_kpis = "coaching_kpis" if ("scorecard_rep_period", "coaching_kpis") in cols else "null"
@@ -451,6 +453,175 @@ class _Marts:
         )
         return {r["team_id"]: r["values"] for r in rows}
 
+    # -- balanced scorecards above the team: company and regions
+
+    def company(self, period: date) -> dict | None:
+        """The company row of scorecard_company_period (None when the mart is absent)."""
+        if "scorecard_company_period" not in self.tables:
+            return None
+        rows = self._q(
+            """
+            select financial_score, customer_score, process_score, learning_score, composite_score
+            from marts.scorecard_company_period
+            where period_grain = $grain and period_start = $period
+            """,
+            period,
+        )
+        return rows[0] if rows else None
+
+    def regions(self, period: date) -> list[dict]:
+        """Region scorecards: the region mart, or the mean of the region's scored reps."""
+        if "scorecard_region_period" in self.tables:
+            n_reps = "scored_reps" if ("scorecard_region_period", "scored_reps") in self.cols else "null"
+            n_flag = "coaching_reps" if ("scorecard_region_period", "coaching_reps") in self.cols else "null"
+            return self._q(
+                f"""
+                select cast(region as varchar) as region, financial_score, customer_score,
+                       process_score, learning_score, composite_score,
+                       {n_reps} as n_reps, {n_flag} as n_flagged
+                from marts.scorecard_region_period
+                where period_grain = $grain and period_start = $period
+                order by composite_score desc nulls last, region
+                """,
+                period,
+            )
+        return self._q(
+            f"""
+            with {self.ctes}
+            select r.region, avg(financial_score) as financial_score,
+                   avg(customer_score) as customer_score, avg(process_score) as process_score,
+                   avg(learning_score) as learning_score, avg(composite_score) as composite_score,
+                   count(*) as n_reps, count(*) filter (where coaching_flag) as n_flagged
+            from sc join reps_cur r using (rep_id)
+            where r.region is not null
+            group by r.region
+            order by composite_score desc nulls last, r.region
+            """,
+            period,
+        )
+
+    # -- the review sheet of each rep
+
+    def _review_medians_sql(self) -> str | None:
+        """Team medians from marts.review_sheet_rep_period when that mart has them."""
+        table = "review_sheet_rep_period"
+        if table not in self.tables or (table, "kpi_code") not in self.cols:
+            return None
+        pick = {
+            key: next((c for c in names if (table, c) in self.cols), None)
+            for key, names in {
+                "actual": ("team_median_actual", "team_median_actual_value", "team_median_value"),
+                "attainment": ("team_median_attainment_pct", "team_median_attainment"),
+            }.items()
+        }
+        if not pick["attainment"]:
+            return None
+        return f"""
+            select cast(rep_id as varchar) as rep_id, kpi_code,
+                   {pick["actual"] or "null"} as team_median_actual,
+                   {pick["attainment"]} as team_median_attainment
+            from marts.{table}
+            where period_grain = $grain and period_start = $period
+        """
+
+    def review(self, period: date) -> dict[str, list[dict]]:
+        """Per rep: every KPI with target, attainment, the team's median actual and
+        attainment, and its rank from strongest (1) and from weakest (1) among scored KPIs."""
+        team = "cast(k.team_id as varchar)" if ("kpi_rep_period", "team_id") in self.cols else "null"
+        medians = self._review_medians_sql()
+        if medians is None:
+            medians = """
+                select kk.rep_id, kk.kpi_code, m.team_median_actual, m.team_median_attainment
+                from kk join (
+                    select team_id, kpi_code, median(actual_value) as team_median_actual,
+                           median(attainment_pct) as team_median_attainment
+                    from kk where team_id is not null
+                    group by team_id, kpi_code
+                ) m using (team_id, kpi_code)
+            """
+        rows = self._q(
+            f"""
+            with {self.ctes},
+            kk as (
+                select cast(k.rep_id as varchar) as rep_id, k.kpi_code, k.perspective,
+                       k.actual_value, k.target_value, k.attainment_pct, k.weight_pct,
+                       k.weighted_score, coalesce({team}, r.team_id) as team_id
+                from marts.kpi_rep_period k
+                left join reps_cur r on r.rep_id = cast(k.rep_id as varchar)
+                where k.period_grain = $grain and k.period_start = $period
+            ),
+            med as ({medians}),
+            scored as (
+                select rep_id, kpi_code,
+                       row_number() over (
+                           partition by rep_id order by attainment_pct desc, kpi_code
+                       ) as strongest_rank,
+                       row_number() over (
+                           partition by rep_id order by attainment_pct asc, kpi_code
+                       ) as weakest_rank
+                from kk
+                where weight_pct > 0 and attainment_pct is not null
+            )
+            select kk.rep_id, kk.kpi_code, kk.perspective, kk.actual_value, kk.target_value,
+                   kk.attainment_pct, kk.weight_pct, kk.weighted_score,
+                   med.team_median_actual, med.team_median_attainment,
+                   kk.attainment_pct - med.team_median_attainment as vs_team_median,
+                   kk.attainment_pct - 100 as vs_target,
+                   scored.strongest_rank, scored.weakest_rank
+            from kk
+            left join med using (rep_id, kpi_code)
+            left join scored using (rep_id, kpi_code)
+            order by kk.rep_id, {_PERSPECTIVE_ORDER_SQL.replace("perspective", "kk.perspective")}, kk.kpi_code
+            """,
+            period,
+        )
+        out: dict[str, list[dict]] = {}
+        for row in rows:
+            out.setdefault(row["rep_id"], []).append(row)
+        return out
+
+    def rep_history(self, period: date) -> dict[str, list[dict]]:
+        """Per rep: composite, ranks and coaching flag of each of the trend periods."""
+        rows = self._q(
+            f"""
+            with {self._PERIODS_CTE}
+            select cast(s.rep_id as varchar) as rep_id, s.period_start, s.composite_score,
+                   s.rank_in_team, s.rank_in_company, s.coaching_flag
+            from marts.scorecard_rep_period s
+            join periods p using (period_start)
+            where s.period_grain = $grain
+            order by rep_id, s.period_start
+            """,
+            period,
+            n=TREND_PERIODS,
+        )
+        out: dict[str, list[dict]] = {}
+        for row in rows:
+            out.setdefault(row["rep_id"], []).append(row)
+        return out
+
+    def kpi_history(self, period: date) -> dict[str, dict[str, dict[date, Any]]]:
+        """Per rep and weighted KPI: attainment in each of the trend periods."""
+        rows = self._q(
+            f"""
+            with {self._PERIODS_CTE}
+            select cast(k.rep_id as varchar) as rep_id, k.kpi_code, k.period_start,
+                   k.attainment_pct
+            from marts.kpi_rep_period k
+            join periods p using (period_start)
+            where k.period_grain = $grain and k.weight_pct > 0
+            order by rep_id, k.kpi_code, k.period_start
+            """,
+            period,
+            n=TREND_PERIODS,
+        )
+        out: dict[str, dict[str, dict[date, Any]]] = {}
+        for row in rows:
+            out.setdefault(row["rep_id"], {}).setdefault(row["kpi_code"], {})[row["period_start"]] = row[
+                "attainment_pct"
+            ]
+        return out
+
 
 # --------------------------------------------------------------------------- rendering
 
@@ -495,6 +666,20 @@ def _line_chart(canvas: str, title: str, labels: list[str], values: list[Any]) -
         "unit": "%",
         "labels": labels,
         "datasets": [{"label": title, "data": [_num(v) for v in values]}],
+    }
+
+
+def _multi_chart(
+    canvas: str, kind: str, title: str, labels: list[str], series: list[tuple[str, list]]
+) -> dict:
+    """A chart of several named series (one colour each): KPI trends, rep vs team median."""
+    return {
+        "canvas": canvas,
+        "type": kind,
+        "title": title,
+        "unit": "%",
+        "labels": labels,
+        "datasets": [{"label": name, "data": [_num(v) for v in values]} for name, values in series],
     }
 
 
@@ -566,6 +751,8 @@ def write_report(
         "period_label": tr.period(grain, period) if period else "—",
         "generated_at": stamp.isoformat(sep=" ", timespec="minutes"),
         "plan_versions": (data or {}).get("header", {}).get("plan_versions"),
+        # dbt docs copied beside the report by the run (orchestration/docs.py)
+        "has_docs": (out_dir / "docs" / "index.html").is_file(),
     }
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -574,6 +761,8 @@ def write_report(
     if data is None:
         index = out_dir / "index.html"
         _write(index, _render_index(env, tr, common, None))
+        html = env.get_template("rankings.html").render(**common, root="", reps=[], charts=chart_json([]))
+        _write(out_dir / "rankings.html", html)
         return index
 
     index = out_dir / "index.html"
@@ -602,8 +791,20 @@ def write_report(
         )
         _write(out_dir / "teams" / f"{safe_file_stem(team['team_id'])}.html", html)
 
+    trend_periods = data["trend_periods"]
     for rep in data["reps"]:
         kpis = rep["kpis"] or []
+        review = data["review"].get(rep["rep_id"], [])
+        history = data["rep_history"].get(rep["rep_id"], [])
+        kpi_history = data["kpi_history"].get(rep["rep_id"], {})
+        strongest = sorted((k for k in review if k["strongest_rank"]), key=lambda k: k["strongest_rank"])
+        weakest = sorted((k for k in review if k["weakest_rank"]), key=lambda k: k["weakest_rank"])
+        n_side = min(2, len(strongest) // 2) if len(strongest) > 1 else len(strongest)
+        trend_kpis = sorted(kpi_history)
+        trend_rows = [
+            {**h, "kpis": {code: kpi_history[code].get(h["period_start"]) for code in trend_kpis}}
+            for h in history
+        ]
         charts = [
             _line_chart(
                 "chart-rep-trend",
@@ -618,10 +819,56 @@ def write_report(
                 [k["attainment_pct"] for k in kpis],
             ),
         ]
+        scored_review = [k for k in review if k["weight_pct"] and k["attainment_pct"] is not None]
+        charts.append(
+            _multi_chart(
+                "chart-kpi-vs-team",
+                "bar",
+                tr("kpi_vs_team"),
+                [tr.kpi(k["kpi_code"]) for k in scored_review],
+                [
+                    (rep["rep_name"], [k["attainment_pct"] for k in scored_review]),
+                    (tr("team_median"), [k["team_median_attainment"] for k in scored_review]),
+                ],
+            )
+        )
+        charts.append(
+            _multi_chart(
+                "chart-kpi-trend",
+                "line",
+                tr("kpi_trend"),
+                trend_labels,
+                [(tr.kpi(code), [kpi_history[code].get(p) for p in trend_periods]) for code in trend_kpis],
+            )
+        )
         html = env.get_template("rep.html").render(
-            **common, root="../", rep=rep, kpis=kpis, charts=chart_json(charts)
+            **common,
+            root="../",
+            rep=rep,
+            kpis=kpis,
+            review=review,
+            strongest=strongest[:n_side],
+            weakest=weakest[:n_side],
+            trend_kpis=trend_kpis,
+            trend_rows=trend_rows,
+            period_short=lambda p: period_short(grain, p),
+            charts=chart_json(charts),
         )
         _write(out_dir / "reps" / f"{safe_file_stem(rep['rep_id'])}.html", html)
+
+    ranking_charts = [
+        _bar_chart(
+            "chart-rankings",
+            tr("rankings"),
+            [r["rep_name"] for r in data["reps"]],
+            [r["composite_score"] for r in data["reps"]],
+            highlight=[bool(r["coaching_flag"]) for r in data["reps"]],
+        )
+    ]
+    html = env.get_template("rankings.html").render(
+        **common, root="", reps=data["reps"], charts=chart_json(ranking_charts)
+    )
+    _write(out_dir / "rankings.html", html)
     return index
 
 
@@ -649,6 +896,11 @@ def _collect(marts: _Marts, period: date) -> dict[str, Any]:
                 period,
             )
         },
+        "company": marts.company(period),
+        "regions": marts.regions(period),
+        "review": marts.review(period),
+        "rep_history": marts.rep_history(period),
+        "kpi_history": marts.kpi_history(period),
         "trend_periods": marts.trend_periods(period),
         "company_trend": marts.company_trend(period),
         "rep_trends": marts.rep_trends(period),
@@ -674,7 +926,15 @@ def _render_index(
         )
     grain = common["grain"]
     teams = data["teams"]
+    if data["company"]:  # the company mart's own balanced scorecard over the mean of reps
+        data["header"].update(data["company"])
     charts = [
+        _bar_chart(
+            "chart-region-composites",
+            tr("region_composites"),
+            [str(r["region"]) for r in data["regions"]],
+            [r["composite_score"] for r in data["regions"]],
+        ),
         _bar_chart(
             "chart-team-composites",
             tr("team_composites"),

@@ -4,6 +4,12 @@
     run deletes and rebuilds only the rows of open periods, so closed rows never change. -#}
 
 {% macro delete_open_period_rows() -%}
+    {{ return(adapter.dispatch('delete_open_period_rows', 'spm')()) }}
+{%- endmacro %}
+
+{#- Spark has no DELETE on Parquet tables: spark__delete_open_period_rows in
+    macros/cross_db_spark.sql drops the open periods' partitions instead. -#}
+{% macro default__delete_open_period_rows() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as frozen
         where not exists (

@@ -3,6 +3,12 @@
     Plain numbers take an inline regex path; anything else goes through the
     exception-catching functions of macros/cross_db_functions.sql. -#}
 
+{#- dbt's default safe_cast is a plain cast on DuckDB (dbt-duckdb has no variant): one bad
+    value would fail the whole build. -#}
+{% macro duckdb__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}
+
 {% macro postgres__safe_cast(field, type) -%}
     {%- set t = type | lower | replace(' ', '') -%}
     {%- set fn = target.schema ~ '.spm_try_cast_' -%}

@@ -94,7 +94,8 @@ def _text(value) -> str | None:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
-        return value.isoformat()
+        # Aware timestamps in UTC, whatever the session time zone (PGTZ may be set).
+        return (value.astimezone(UTC) if value.tzinfo is not None else value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -2,13 +2,29 @@
 
 import dagster as dg
 
-from ingestion.entities import ENTITIES, Entity
-from ingestion.landing import load_entity
+from expectations.loading import load_with_rules
+from expectations.rules import parents
+from expectations.sql import EvalContext
+from ingestion.entities import ENTITIES, ENTITY_BY_FOLDER, Entity
 from ingestion.plan import write_plan_tables
 from orchestration.resources import WAREHOUSE_POOL, SpmResource
 
 PLAN_TABLES = ("plan_info", "kpis", "role_weights", "bonus_tiers", "review_360_weights")
-CONTROL_TABLES = {"batches": "_batches", "closed_periods": "_closed_periods"}
+CONTROL_TABLES = {
+    "batches": "_batches",
+    "closed_periods": "_closed_periods",
+    "current_run": "_current_run",
+    "rejected_rows": "_rejected_rows",
+    "reject_resolutions": "_reject_resolutions",
+}
+CONTROL_DESCRIPTIONS = {
+    "batches": "one row per landing file seen.",
+    "closed_periods": "locked periods.",
+    "current_run": "the run dbt is building for.",
+    "rejected_rows": "append-only row rejects (expectations/rules.py), written by each raw asset "
+    "in the transaction that loads the batch.",
+    "reject_resolutions": "rejects released later (their parent, FX rate or KPI arrived).",
+}
 PLAN_ASSET_KEYS = [dg.AssetKey(["plan", table]) for table in PLAN_TABLES]
 CONTROL_ASSET_KEYS = [dg.AssetKey(["raw", "control", table]) for table in CONTROL_TABLES]
 
@@ -23,14 +39,18 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         group_name=entity.source,
         description=f"Landing folder `{entity.folder}` loaded into raw.{entity.raw_table}: "
         "new files only, rows as text with batch id, source file, row number and load time.",
-        deps=CONTROL_ASSET_KEYS,
+        # rows of an entity are judged against its parents: those load first
+        deps=[*CONTROL_ASSET_KEYS, *(raw_asset_key(ENTITY_BY_FOLDER[p]) for p in parents(entity.folder))],
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "python"},
     )
     def _load(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
         settings = spm.settings()
+        rules_context = EvalContext.from_plan(spm.plan())
         with spm.build_connection() as con:
-            result = load_entity(con, settings.landing_dir, entity, context.run.run_id)
+            result, quality = load_with_rules(
+                con, settings.landing_dir, entity, rules_context, context.run.run_id
+            )
         for rejected in result.rejected:
             context.log.warning(f"file rejected: {rejected.message}")
         for loaded in result.files:
@@ -42,6 +62,9 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
                 "files_rejected": len(result.rejected),
                 "files_skipped_already_loaded": result.skipped,
                 "rows_loaded": result.rows_loaded,
+                "rows_rejected": quality.rows_rejected,
+                "duplicates_dropped": quality.duplicates,
+                "earlier_rejects_released": quality.resolved,
                 "rejected_files": dg.MetadataValue.md(
                     "\n".join(f"- {f.message}" for f in result.rejected) or "none"
                 ),
@@ -56,8 +79,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         dg.AssetSpec(
             dg.AssetKey(["raw", "control", name]),
             group_name="control",
-            description=f"raw.{table}: "
-            + ("one row per landing file seen." if name == "batches" else "locked periods."),
+            description=f"raw.{table}: {CONTROL_DESCRIPTIONS[name]}",
             kinds={"duckdb"},
         )
         for name, table in CONTROL_TABLES.items()

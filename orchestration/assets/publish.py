@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.checks.gate import assert_publishable
 from orchestration.publish import publish_duckdb
 from orchestration.resources import WAREHOUSE_POOL, SpmResource
 from report.build import write_report
@@ -23,6 +24,7 @@ MART_KEYS = [
         "bonus_rep_period",
         "target_recommendations",
         "review_360_rep_period",
+        "review_sheet_rep_period",
         "dq_rejected_rows",
     )
 ]
@@ -38,12 +40,21 @@ MART_KEYS = [
     kinds={"duckdb"},
 )
 def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
+    assert_publishable(context)  # a failed blocking check of this run keeps the old file
     settings = spm.settings()
     if settings.dbt_target == "postgres":
         # BI reads PostgreSQL's marts live; the report and finance export read this copy.
         from orchestration.postgres import publish_from_postgres
 
         result = publish_from_postgres(settings.warehouse, context.run.run_id)
+    elif settings.dbt_target == "spark":
+        # DuckDB reads Spark's marts (Parquet) back into the published file.
+        from orchestration.dbt_manifest import MANIFEST
+        from orchestration.spark import publish_from_spark, spark_dir
+
+        result = publish_from_spark(
+            spark_dir(settings.build_db), settings.warehouse, context.run.run_id, MANIFEST, spm.plan().timezone
+        )
     else:
         result = publish_duckdb(settings.build_db, settings.warehouse, context.run.run_id)
     return dg.MaterializeResult(

@@ -40,6 +40,8 @@
   var BLUE = "#2f6fb3";
   var BLUE_FILL = "rgba(47, 111, 179, 0.75)";
   var RED_FILL = "rgba(200, 62, 62, 0.8)";
+  // One colour per series when a chart has several (KPI trends, rep vs team median).
+  var PALETTE = ["#2f6fb3", "#9aa5b1", "#d9822b", "#3d9970", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"];
 
   function fmt(value, unit) {
     if (value === null || value === undefined || isNaN(value)) {
@@ -53,9 +55,22 @@
     if (!canvas) {
       return;
     }
-    var datasets = (c.datasets || []).map(function (ds) {
+    var several = (c.datasets || []).length > 1;
+    var datasets = (c.datasets || []).map(function (ds, n) {
       var out = { label: ds.label, data: ds.data };
-      if (c.type === "line") {
+      if (several) {
+        var colour = PALETTE[n % PALETTE.length];
+        out.borderColor = colour;
+        out.backgroundColor = colour;
+        if (c.type === "line") {
+          out.pointRadius = 3;
+          out.tension = 0.2;
+          out.spanGaps = true;
+        } else {
+          out.borderRadius = 3;
+          out.maxBarThickness = 32;
+        }
+      } else if (c.type === "line") {
         out.borderColor = BLUE;
         out.backgroundColor = BLUE_FILL;
         out.pointRadius = 3;

@@ -103,7 +103,8 @@ def test_late_return_becomes_clawback_and_late_penalty_moves_on(closed_company):
 def test_bonus_rows_name_their_source_batches(closed_company):
     company, _, _ = closed_company
     batches = company.query(
-        "select source_batches from marts.bonus_rep_period where rep_id = 'S2' and period_start = '2026-02-01'"
+        "select source_batches from marts.bonus_rep_period "
+        "where rep_id = 'S2' and period_start = '2026-02-01'"
     )[0][0]
     loaded = {b for (b,) in company.query("select distinct batch_id from marts.dq_rejected_rows")}
     assert batches and len(batches.split(",")) >= 3 and not (set(batches.split(",")) & loaded)

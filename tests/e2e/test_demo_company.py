@@ -121,7 +121,8 @@ def test_scoring_invariants(demo):
 def test_injected_defects_are_rejected_and_listed(demo):
     root, _, _, con = demo
     defects = duckdb.sql(
-        f"select entity, source_file, row_number, defect from read_csv('{root}/landing/_defects/defects.csv') "
+        "select entity, source_file, row_number, defect "
+        f"from read_csv('{root}/landing/_defects/defects.csv') "
         "where defect <> 'late_file'"
     ).fetchall()
     rejected = {
@@ -160,7 +161,7 @@ def test_a_second_run_with_nothing_new_changes_nothing(demo):
 
 
 def test_an_invalid_plan_fails_the_run_and_keeps_the_published_state(demo, tmp_path):
-    _, env, _, con = demo
+    _, env, _, _ = demo
     bad = tmp_path / "plan.yml"
     from ingestion.plan import DEFAULT_PLAN
 

@@ -1,6 +1,6 @@
 -- Plan validation on data: a target for a KPI the rep's role does not score is a mistake in
 -- the plan files (it would be reported but never paid). Fails the run before publishing.
-{{ config(severity='error', meta={'dagster': {'asset_key': ['intermediate', 'int_targets__validated']}}) }}
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'int_targets__validated'}}}) }}
 
 select
     targets.rep_id,

@@ -38,7 +38,7 @@ next_open as (
     left join open_periods
         on
             closed.period_grain = open_periods.period_grain
-            and open_periods.period_start > closed.period_start
+            and closed.period_start < open_periods.period_start
     group by closed.period_grain, closed.period_start
 
 ),

@@ -4,22 +4,40 @@ with
 
 dated as (
 
-    select rep_id, order_date as date_day, order_batch_id as batch_id
+    select
+        rep_id,
+        order_date as date_day,
+        order_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
     union
-    select rep_id, order_date as date_day, line_batch_id as batch_id
+    select
+        rep_id,
+        order_date as date_day,
+        line_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
     union
-    select rep_id, return_date as date_day, batch_id
+    select
+        rep_id,
+        return_date as date_day,
+        batch_id
     from {{ ref('int_returns__credited') }}
     union
-    select rep_id, cast(submitted_at as date) as date_day, _batch_id as batch_id
+    select
+        rep_id,
+        cast(submitted_at as date) as date_day,
+        _batch_id as batch_id
     from {{ ref('int_survey_responses__validated') }}
     union
-    select rep_id, cast(activity_at as date) as date_day, _batch_id as batch_id
+    select
+        rep_id,
+        cast(activity_at as date) as date_day,
+        _batch_id as batch_id
     from {{ ref('int_activities__validated') }}
     union
-    select rep_id, cast(occurred_at as date) as date_day, _batch_id as batch_id
+    select
+        rep_id,
+        cast(occurred_at as date) as date_day,
+        _batch_id as batch_id
     from {{ ref('int_violations__validated') }}
 
 ),

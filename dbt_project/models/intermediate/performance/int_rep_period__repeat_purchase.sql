@@ -35,7 +35,7 @@ per_account as (
     from periods
     inner join account_orders
         on
-            account_orders.order_date <= periods.period_end
+            periods.period_end >= account_orders.order_date
             and account_orders.order_date > cast({{ dbt.dateadd('month', -12, 'periods.period_end') }} as date)
     group by account_orders.rep_id, periods.period_grain, periods.period_start, account_orders.account_id
 

@@ -150,14 +150,15 @@ open_keys as (
         keys.period_grain,
         keys.period_start
     from keys
-    where not exists (
-        select 1
-        from frozen
-        where
-            frozen.rep_id = keys.rep_id
-            and frozen.period_grain = keys.period_grain
-            and frozen.period_start = keys.period_start
-    )
+    where
+        not exists (
+            select 1
+            from frozen
+            where
+                frozen.rep_id = keys.rep_id
+                and frozen.period_grain = keys.period_grain
+                and frozen.period_start = keys.period_start
+        )
     {% if is_incremental() %}
         and {{ is_open_period('keys') }}
     {% endif %}
@@ -256,8 +257,8 @@ running as (
 
     select
         chained.*,
-        sum(balance_change) over (
-            partition by rep_id, period_grain order by period_start
+        sum(chained.balance_change) over (
+            partition by chained.rep_id, chained.period_grain order by chained.period_start
             rows between unbounded preceding and current row
         ) as running_balance
     from chained
@@ -268,8 +269,8 @@ carried as (
 
     select
         running.*,
-        running_balance - least(0, min(running_balance) over (
-            partition by rep_id, period_grain order by period_start
+        running.running_balance - least(0, min(running.running_balance) over (
+            partition by running.rep_id, running.period_grain order by running.period_start
             rows between unbounded preceding and current row
         )) as carried_out_amount
     from running
@@ -280,10 +281,16 @@ settled as (
 
     select
         carried.*,
-        coalesce(lag(carried_out_amount) over (
-            partition by rep_id, period_grain order by period_start
+        coalesce(lag(carried.carried_out_amount) over (
+            partition by carried.rep_id, carried.period_grain order by carried.period_start
         ), 0) as carried_in_amount
     from carried
+
+),
+
+current_run as (
+
+    select coalesce(max(run_id), 'manual') as run_id from {{ source('control', 'current_run') }}
 
 ),
 
@@ -318,10 +325,11 @@ select
     cast(settled.carried_out_amount as decimal(18, 2)) as carried_out_amount,
     priced.currency,
     priced.plan_version,
-    cast('{{ var("run_id") }}' as {{ dbt.type_string() }}) as run_id,
+    current_run.run_id,
     priced.is_closed,
     sources.source_batches
 from priced
+cross join current_run
 inner join settled
     on
         priced.rep_id = settled.rep_id

@@ -75,7 +75,7 @@ with_history as (
         ) as attainment_pct_prev_2,
         row_number() over (
             partition by kpis.rep_id, kpis.period_grain, kpis.period_start
-            order by kpis.attainment_pct desc nulls last, kpis.weight_pct desc, kpis.kpi_code
+            order by kpis.attainment_pct desc nulls last, kpis.weight_pct desc, kpis.kpi_code asc
         ) as strength_rank,
         count(kpis.attainment_pct) over (
             partition by kpis.rep_id, kpis.period_grain, kpis.period_start
@@ -88,11 +88,11 @@ rep_history as (
 
     select
         scorecards.*,
-        lag(composite_score, 1) over (
-            partition by rep_id, period_grain order by period_start
+        lag(scorecards.composite_score, 1) over (
+            partition by scorecards.rep_id, scorecards.period_grain order by scorecards.period_start
         ) as composite_prev_1,
-        lag(composite_score, 2) over (
-            partition by rep_id, period_grain order by period_start
+        lag(scorecards.composite_score, 2) over (
+            partition by scorecards.rep_id, scorecards.period_grain order by scorecards.period_start
         ) as composite_prev_2
     from scorecards
 

@@ -105,6 +105,6 @@ select
     cast(greatest(0, forecast_value * (100 + high_pct) / 100.0) as decimal(20, 4)) as recommended_high,
     cast(n as integer) as history_periods_used,
     'linear_trend: mean and least-squares slope of the last ' || cast(history_periods as {{ dbt.type_string() }})
-    || ' ' || period_grain || 's, forecast ' || cast(low_pct as {{ dbt.type_string() }}) || '%/+'
-    || cast(high_pct as {{ dbt.type_string() }}) || '%' as method
+    || ' ' || period_grain || 's, forecast ' || cast(cast(low_pct as decimal(9, 1)) as {{ dbt.type_string() }})
+    || '%/+' || cast(cast(high_pct as decimal(9, 1)) as {{ dbt.type_string() }}) || '%' as method
 from forecast

@@ -1,0 +1,354 @@
+"""The registry's row rules as set-based SQL on DuckDB, evaluated per batch at load time.
+
+`RowRules.evaluate_batch` runs inside the loader's transaction, right after a file's rows
+are inserted: a batch is never visible without its rejects. Rejects are appended to
+`raw._rejected_rows` (never updated); a resolvable reject that no longer holds (its
+parent arrived late) gets a row in `raw._reject_resolutions`. dbt reads both
+(int_quality__row_rejects) and keeps the open rejects out of the facts.
+
+Cost: each statement reads the new batch (and, for references, the key column of the
+referenced entity), never the entity's whole history of rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from expectations.rules import (
+    BASE_CURRENCY,
+    EXACT_DUPLICATE,
+    FUTURE_TOLERANCE,
+    MAX_EVENT_TIME,
+    PLAN_KPIS,
+    REGISTRY,
+    ROW,
+    Rule,
+    raw_table,
+    rules_for,
+    typed,
+)
+from ingestion.entities import ENTITY_BY_FOLDER
+
+REJECTS = "raw._rejected_rows"
+RESOLUTIONS = "raw._reject_resolutions"
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute(
+        f"""
+        create table if not exists {REJECTS} (
+            entity varchar not null,
+            batch_id varchar not null,
+            source_file varchar not null,
+            row_number bigint not null,
+            record_key varchar,
+            rule varchar not null,
+            value varchar,
+            rejected_at timestamp not null,
+            run_id varchar
+        )"""
+    )
+    con.execute(
+        f"""
+        create table if not exists {RESOLUTIONS} (
+            entity varchar not null,
+            batch_id varchar not null,
+            row_number bigint not null,
+            rule varchar not null,
+            resolved_at timestamp not null,
+            run_id varchar
+        )"""
+    )
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What the rules need besides the rows: the plan's time zone, base currency and KPI
+    codes, and the current time in the company time zone."""
+
+    timezone: str
+    base_currency: str
+    kpi_codes: tuple[str, ...]
+    now_local: datetime
+
+    @classmethod
+    def from_plan(cls, plan, now: datetime | None = None) -> EvalContext:
+        tz = ZoneInfo(plan.timezone)
+        now_local = (now or datetime.now(tz)).astimezone(tz).replace(tzinfo=None)
+        return cls(plan.timezone, plan.base_currency, tuple(plan.kpis), now_local)
+
+    @property
+    def max_event_time(self) -> datetime:
+        return self.now_local + FUTURE_TOLERANCE
+
+    def values(self, rule: Rule) -> tuple[str, ...]:
+        return self.kpi_codes if rule.values == (PLAN_KPIS,) else rule.values
+
+    def bound(self, value):
+        return self.max_event_time if value == MAX_EVENT_TIME else value
+
+    def subject(self, rule: Rule) -> str:
+        if not _CURRENCY.match(self.base_currency):
+            raise ValueError(f"base currency {self.base_currency!r} is not a 3-letter code")
+        return rule.subject.replace(BASE_CURRENCY, self.base_currency)
+
+
+def lit(value) -> str:
+    """A SQL literal; every value pasted into SQL goes through here."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return f"timestamp '{value:%Y-%m-%d %H:%M:%S}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def fails(rule: Rule, column: str, ctx: EvalContext) -> str:
+    """SQL predicate: the subject in `column` breaks the rule. Null subjects pass every
+    check but not_null, as in Great Expectations."""
+    if rule.check == "not_null":
+        return f"{column} is null"
+    if rule.check == "in_set":
+        return f"({column} is not null and {column} not in ({', '.join(lit(v) for v in ctx.values(rule))}))"
+    if rule.check == "is_true":
+        return f"({column} is not null and not {column})"
+    if rule.check == "between":
+        lo, hi = ctx.bound(rule.min_value), ctx.bound(rule.max_value)
+        parts = []
+        if lo is not None:
+            parts.append(f"{column} {'<=' if rule.strict_min else '<'} {lit(lo)}")
+        if hi is not None:
+            parts.append(f"{column} {'>=' if rule.strict_max else '>'} {lit(hi)}")
+        return f"({column} is not null and ({' or '.join(parts)}))"
+    raise ValueError(f"{rule.entity} {rule.code}: unknown check {rule.check!r}")
+
+
+def record_key(entity: str, alias: str = ROW) -> str:
+    keys = ENTITY_BY_FOLDER[entity].key
+    if len(keys) == 1:
+        return f"trim({alias}.{keys[0]})"
+    parts = [f"coalesce(trim({alias}.{k}), '')" for k in keys]
+    return f"concat_ws('|', {', '.join(parts)})"
+
+
+def not_duplicate(entity: str, alias: str = ROW) -> str:
+    return (
+        f"not exists (select 1 from {REJECTS} as d where d.entity = {lit(entity)} "
+        f"and d.batch_id = {alias}._batch_id and d.row_number = {alias}._row_number "
+        f"and d.rule = {lit(EXACT_DUPLICATE)})"
+    )
+
+
+def subjects_sql(
+    entity: str, rules: tuple[Rule, ...], where: str, ctx: EvalContext, extra: tuple[str, ...] = ()
+) -> str:
+    """One row per raw row of `where`: load metadata, key, and per rule i its subject
+    `s_i` and reported value `v_i`. The same query feeds the reject predicates and the
+    Great Expectations frame, so the two judge the same values."""
+    er = REGISTRY[entity]
+    cols = [
+        f"{ROW}._batch_id as batch_id",
+        f"{ROW}._source_file as source_file",
+        f"{ROW}._row_number as row_number",
+        f"{ROW}._loaded_at as loaded_at",
+        f"{record_key(entity)} as record_key",
+    ]
+    cols += [f"trim({ROW}.{k}) as k_{i}" for i, k in enumerate(er.entity.key)]
+    if er.event_time:  # for freshness; a future-dated (rejected) event does not count
+        ts = f"cast({typed(ROW + '.' + er.event_time, er.types[er.event_time])} as timestamp)"
+        cols.append(f"case when {ts} <= {lit(ctx.max_event_time)} then {ts} end as event_time")
+    for i, rule in enumerate(rules):
+        cols.append(f"({ctx.subject(rule)}) as s_{i}")
+        cols.append(f"{rule.value_sql} as v_{i}")
+    cols += extra
+    return f"select {', '.join(cols)} from {raw_table(entity)} as {ROW} where {where}"
+
+
+def set_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
+    ZoneInfo(timezone)  # raises on an unknown zone: nothing unchecked reaches SQL
+    con.execute(f"set TimeZone = {lit(timezone)}")
+
+
+@dataclass
+class BatchRejects:
+    batch_id: str
+    duplicates: int = 0
+    rejects: int = 0  # (row, rule) pairs
+    rows_rejected: int = 0  # distinct rows
+
+
+class RowRules:
+    """Evaluates one entity's rules on its new batches, in the caller's transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, entity: str, ctx: EvalContext, run_id: str):
+        self.con, self.entity, self.ctx, self.run_id = con, entity, ctx, run_id
+        self.rules = rules_for(entity, reject_only=True)
+        ensure_quality_tables(con)
+        set_timezone(con, ctx.timezone)
+
+    def evaluate_batch(self, batch_id: str) -> BatchRejects:
+        con, e = self.con, self.entity
+        out = BatchRejects(batch_id)
+        con.execute(
+            f"""
+            insert into {REJECTS}
+            select {lit(e)}, {ROW}._batch_id, {ROW}._source_file, {ROW}._row_number, {record_key(e)},
+                {lit(EXACT_DUPLICATE)}, {record_key(e)}, {ROW}._loaded_at, {lit(self.run_id)}
+            from {raw_table(e)} as {ROW}
+            where {ROW}._batch_id = {lit(batch_id)} and exists (
+                select 1 from {raw_table(e)} as p
+                where p._row_hash = {ROW}._row_hash
+                  and (p._batch_id <> {ROW}._batch_id or p._row_number < {ROW}._row_number)
+            )"""
+        )
+        this_batch = f"entity = {lit(e)} and batch_id = {lit(batch_id)}"
+        out.duplicates = _count(con, f"{REJECTS} where {this_batch} and rule = {lit(EXACT_DUPLICATE)}")
+        if self.rules:
+            where = f"{ROW}._batch_id = {lit(batch_id)} and {not_duplicate(e)}"
+            out.rejects = self._insert_rejects(where)
+        out.rows_rejected = con.execute(
+            f"select count(distinct row_number) from {REJECTS} "
+            f"where {this_batch} and rule <> {lit(EXACT_DUPLICATE)}"
+        ).fetchone()[0]
+        return out
+
+    def _insert_rejects(self, where: str) -> int:
+        con = self.con
+        subjects = subjects_sql(self.entity, self.rules, where, self.ctx)
+        con.execute(f"create or replace temp table _dq_subjects as {subjects}")
+        try:
+            selects = [
+                f"select {lit(self.entity)}, batch_id, source_file, row_number, record_key, {lit(r.code)}, "
+                f"v_{i}, loaded_at, {lit(self.run_id)} from _dq_subjects where {fails(r, f's_{i}', self.ctx)}"
+                for i, r in enumerate(self.rules)
+            ]
+            before = _count(con, REJECTS)
+            con.execute(f"insert into {REJECTS} {' union all '.join(selects)}")
+            return _count(con, REJECTS) - before
+        finally:
+            con.execute("drop table if exists _dq_subjects")
+
+    def resolve_open(self) -> int:
+        """Re-evaluate this entity's open resolvable rejects (unknown parent, missing FX
+        rate, unknown KPI): a row whose parent has arrived since is released."""
+        con, e = self.con, self.entity
+        resolvable = tuple(r for r in self.rules if r.resolvable)
+        if not resolvable:
+            return 0
+        codes = ", ".join(lit(r.code) for r in resolvable)
+        open_rejects = (
+            f"select r.batch_id, r.row_number, r.rule from {REJECTS} as r where r.entity = {lit(e)} "
+            f"and r.rule in ({codes}) and not exists (select 1 from {RESOLUTIONS} as s "
+            "where s.entity = r.entity and s.batch_id = r.batch_id and s.row_number = r.row_number "
+            "and s.rule = r.rule)"
+        )
+        con.execute(f"create or replace temp table _dq_open as {open_rejects}")
+        try:
+            if not _count(con, "_dq_open"):
+                return 0
+            where = f"({ROW}._batch_id, {ROW}._row_number) in (select batch_id, row_number from _dq_open)"
+            con.execute(
+                f"create or replace temp table _dq_subjects as {subjects_sql(e, resolvable, where, self.ctx)}"
+            )
+            before = _count(con, RESOLUTIONS)
+            resolved_at = datetime.now(UTC).replace(tzinfo=None)  # UTC, as raw load times
+            for i, rule in enumerate(resolvable):
+                con.execute(
+                    f"""
+                    insert into {RESOLUTIONS}
+                    select {lit(e)}, s.batch_id, s.row_number, {lit(rule.code)}, ?, ?
+                    from _dq_subjects as s
+                    join _dq_open as o
+                        on o.batch_id = s.batch_id and o.row_number = s.row_number
+                        and o.rule = {lit(rule.code)}
+                    where not coalesce({fails(rule, f"s.s_{i}", self.ctx)}, false)""",
+                    [resolved_at, self.run_id],
+                )
+            return _count(con, RESOLUTIONS) - before
+        finally:
+            con.execute("drop table if exists _dq_subjects")
+            con.execute("drop table if exists _dq_open")
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return con.execute(f"select count(*) from {relation}").fetchone()[0]
+
+
+def open_rejects_sql(entity: str | None = None) -> str:
+    """Rejects still in force (not resolved since)."""
+    where = f"r.entity = {lit(entity)} and " if entity else ""
+    return (
+        f"select r.* from {REJECTS} as r where {where}not exists (select 1 from {RESOLUTIONS} as s "
+        "where s.entity = r.entity and s.batch_id = r.batch_id and s.row_number = r.row_number "
+        "and s.rule = r.rule)"
+    )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    batch_id: str
+    source_file: str
+    rows_read: int
+    rows_stored: int
+    rows_loaded: int  # accepted: no open reject
+    rows_rejected: int  # rejected by a rule (not duplicates)
+    duplicates: int
+    overlaps: int  # rows counted both as duplicate and as rejected by a rule
+    dangling: int  # rejects that point at no raw row
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.rows_read == self.rows_stored == self.rows_loaded + self.rows_rejected + self.duplicates
+            and self.overlaps == 0
+            and self.dangling == 0
+        )
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, entity: str, run_id: str) -> list[Reconciliation]:
+    """Per loaded batch of this run: rows read = loaded + rejected + duplicates dropped,
+    each counted by its own query."""
+    table = raw_table(entity)
+    open_r = open_rejects_sql(entity)
+    rows = con.execute(
+        f"""
+        with batches as (
+            select batch_id, source_file, rows_read from raw._batches
+            where entity = ? and run_id = ? and status = 'loaded'
+        ),
+        stored as (
+            select _batch_id as batch_id, _row_number as row_number from {table}
+            where _batch_id in (select batch_id from batches)
+        ),
+        rejects as (select * from ({open_r}) where batch_id in (select batch_id from batches)),
+        dups as (select distinct batch_id, row_number from rejects where rule = '{EXACT_DUPLICATE}'),
+        ruled as (select distinct batch_id, row_number from rejects where rule <> '{EXACT_DUPLICATE}')
+        select
+            b.batch_id,
+            b.source_file,
+            b.rows_read,
+            (select count(*) from stored as s where s.batch_id = b.batch_id),
+            (select count(*) from stored as s where s.batch_id = b.batch_id and not exists (
+                select 1 from rejects as r where r.batch_id = s.batch_id and r.row_number = s.row_number)),
+            (select count(*) from ruled as r where r.batch_id = b.batch_id),
+            (select count(*) from dups as d where d.batch_id = b.batch_id),
+            (select count(*) from dups as d join ruled as r using (batch_id, row_number)
+             where d.batch_id = b.batch_id),
+            (select count(*) from rejects as r where r.batch_id = b.batch_id and not exists (
+                select 1 from stored as s where s.batch_id = r.batch_id and s.row_number = r.row_number))
+        from batches as b
+        order by b.batch_id
+        """,
+        [entity, run_id],
+    ).fetchall()
+    return [Reconciliation(*r) for r in rows]
