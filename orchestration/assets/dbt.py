@@ -3,8 +3,8 @@ become asset checks beside the models they test."""
 
 import os
 import shutil
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg

@@ -196,3 +196,17 @@ def test_dbt_unit_tests_of_every_formula_pass(company):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PASS=" in result.stdout and " FAIL" not in result.stdout
+
+
+def test_channel_revenue_growth_per_channel(company):
+    # S1: January direct 1000 (O1), online 630 (O2); February direct -100 (the return of
+    # a direct line): growth (-100 - 1000) / 1000 = -110%.
+    rows = company.query(
+        "select channel, period_start::varchar, revenue, previous_revenue, revenue_growth_pct "
+        "from marts.kpi_rep_channel_period where rep_id = 'S1' and period_grain = 'month' order by all"
+    )
+    assert rows == [
+        ("direct", JAN, _d(1000), None, None),
+        ("direct", FEB, _d(-100), _d(1000), _d(-110)),
+        ("online", JAN, _d(630), None, None),
+    ]

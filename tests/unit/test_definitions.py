@@ -9,7 +9,8 @@ import dagster as dg
 from orchestration.definitions import defs
 
 MARTS = {
-    "dim_reps", "fct_order_lines", "fct_opportunities", "kpi_rep_period", "scorecard_rep_period",
+    "dim_reps", "fct_order_lines", "fct_opportunities", "kpi_rep_period", "kpi_rep_channel_period",
+    "scorecard_rep_period",
     "scorecard_team_period", "scorecard_region_period", "scorecard_company_period",
     "bonus_rep_period", "target_recommendations", "review_360_rep_period", "review_sheet_rep_period",
     "dq_rejected_rows",

@@ -1,0 +1,68 @@
+-- Revenue growth per rep, channel and period: (revenue - previous period's) / previous x 100.
+-- kpi_rep_period holds the rep's roll-up over all channels (channel_revenue_growth_pct).
+with
+
+movements as (
+
+    select
+        rep_id,
+        channel,
+        order_date as date_day,
+        net_amount_base as amount
+    from {{ ref('int_order_lines__credited') }}
+    where order_status = 'completed'
+    union all
+    select
+        rep_id,
+        channel,
+        return_date as date_day,
+        -amount_base as amount
+    from {{ ref('int_returns__credited') }}
+
+),
+
+daily as (
+
+    select
+        rep_id,
+        channel,
+        date_day,
+        sum(amount) as revenue
+    from movements
+    group by rep_id, channel, date_day
+
+),
+
+per_period as (
+
+    select
+        daily.rep_id,
+        daily.channel,
+        periods.period_grain,
+        periods.period_start,
+        sum(daily.revenue) as revenue
+    from daily
+    inner join {{ ref('int_calendar__date_periods') }} as periods on daily.date_day = periods.date_day
+    group by daily.rep_id, daily.channel, periods.period_grain, periods.period_start
+
+)
+
+select
+    current_period.rep_id,
+    coalesce(current_period.channel, 'unknown') as channel,
+    current_period.period_grain,
+    current_period.period_start,
+    cast(current_period.revenue as decimal(20, 2)) as revenue,
+    cast(previous_period.revenue as decimal(20, 2)) as previous_revenue,
+    cast(
+        (current_period.revenue - previous_period.revenue) * 100.0 / nullif(previous_period.revenue, 0)
+        as decimal(18, 4)
+    ) as revenue_growth_pct
+from per_period as current_period
+left join per_period as previous_period
+    on
+        current_period.rep_id = previous_period.rep_id
+        and current_period.channel = previous_period.channel
+        and current_period.period_grain = previous_period.period_grain
+        and {{ previous_period_start('current_period.period_grain', 'current_period.period_start') }}
+        = previous_period.period_start
