@@ -17,6 +17,7 @@ MART_KEYS = [
         "fct_order_lines",
         "fct_opportunities",
         "kpi_rep_period",
+        "kpi_rep_channel_period",
         "scorecard_rep_period",
         "scorecard_team_period",
         "scorecard_region_period",
@@ -52,9 +53,9 @@ def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> 
         from orchestration.dbt_manifest import MANIFEST
         from orchestration.spark import publish_from_spark, spark_dir
 
-        result = publish_from_spark(
-            spark_dir(settings.build_db), settings.warehouse, context.run.run_id, MANIFEST, spm.plan().timezone
-        )
+        spark = spark_dir(settings.build_db)
+        timezone = spm.plan().timezone
+        result = publish_from_spark(spark, settings.warehouse, context.run.run_id, MANIFEST, timezone)
     else:
         result = publish_duckdb(settings.build_db, settings.warehouse, context.run.run_id)
     return dg.MaterializeResult(
