@@ -94,16 +94,26 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
             )
         rows: dict[str, int] = {}
         con.execute("begin transaction")
-        for table in FROZEN_MARTS:
-            con.execute(f"delete from marts.{table} where {where}", [grain, start])
-            con.execute(
-                f"insert into marts.{table} by name select * from published.marts.{table} where {where}",
-                [grain, start],
+        on_spark = settings.dbt_target == "spark"
+        if on_spark:  # the marts live in Spark's period partitions (orchestration/spark.py)
+            from orchestration.dbt_manifest import MANIFEST
+            from orchestration.spark import freeze_spark_period, spark_dir
+
+            spark = spark_dir(settings.build_db)
+            rows = freeze_spark_period(
+                spark, settings.warehouse, MANIFEST, grain, start, FROZEN_MARTS, timezone
             )
-            rows[table] = con.execute(
-                f"select count(*) from marts.{table} where {where}", [grain, start]
-            ).fetchone()[0]
-        con.execute(f"update marts.bonus_rep_period set is_closed = true where {where}", [grain, start])
+        else:
+            for table in FROZEN_MARTS:
+                con.execute(f"delete from marts.{table} where {where}", [grain, start])
+                con.execute(
+                    f"insert into marts.{table} by name select * from published.marts.{table} where {where}",
+                    [grain, start],
+                )
+                rows[table] = con.execute(
+                    f"select count(*) from marts.{table} where {where}", [grain, start]
+                ).fetchone()[0]
+            con.execute(f"update marts.bonus_rep_period set is_closed = true where {where}", [grain, start])
         run_id = con.execute("select max(run_id) from published.marts._publish_info").fetchone()[0]
         con.execute(
             "insert into raw._closed_periods values (?, ?, ?, ?)",
@@ -111,7 +121,8 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
         )
         payout = dict(
             con.execute(
-                f"select currency, sum(payout_amount) from marts.bonus_rep_period where {where} "
+                f"select currency, sum(payout_amount) from {'published.' if on_spark else ''}"
+                f"marts.bonus_rep_period where {where} "
                 "group by currency order by currency",
                 [grain, start],
             ).fetchall()
@@ -120,5 +131,10 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
         con.execute("detach published")
     finally:
         con.close()
-    publish_duckdb(settings.build_db, settings.warehouse, run_id=f"close-{grain}-{start}")
+    if on_spark:
+        from orchestration.spark import publish_from_spark
+
+        publish_from_spark(spark, settings.warehouse, f"close-{grain}-{start}", MANIFEST, timezone)
+    else:
+        publish_duckdb(settings.build_db, settings.warehouse, run_id=f"close-{grain}-{start}")
     return CloseResult(grain, start, rows, {k: float(v) for k, v in payout.items()})

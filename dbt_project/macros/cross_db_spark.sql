@@ -2,7 +2,7 @@
     what differs on Spark is here, picked by adapter.dispatch. -#}
 
 {#- Sources on Spark: orchestration/spark.py copies the DuckDB build file's raw, plan and
-    control tables to Parquet folders, <SPM_SPARK_DIR>/source/<schema>/<table>; a source
+    control tables to Parquet folders, <SPM_SPARK_DIR>/source/<schema>.<table>; a source
     reads its folder directly (parquet.`<folder>`), so the copy needs no metastore and is
     exactly what Spark reads. Every other database gets dbt's own source(). -#}
 {% macro source(source_name, table_name) -%}
@@ -11,7 +11,7 @@
         {%- set root = env_var('SPM_SPARK_DIR', '../data/warehouse/spark') ~ '/source' -%}
         {%- do return(api.Relation.create(
             schema='parquet',
-            identifier=root ~ '/' ~ relation.schema ~ '/' ~ relation.identifier,
+            identifier=root ~ '/' ~ relation.schema ~ '.' ~ relation.identifier,
             quote_policy={'schema': false, 'identifier': true},
         )) -%}
     {%- endif -%}
