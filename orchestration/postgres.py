@@ -17,15 +17,19 @@ DuckDB's postgres extension would need a download, so rows travel as CSV through
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 from dagster_dbt import DbtCliResource
+
+from orchestration.mirror import BATCH_TABLE, SOURCE_SCHEMAS, CopyResult, MirrorSource
+from orchestration.mirror import ident as _ident
+from orchestration.mirror import sql_str as _sql_str
 
 # Group roles the marts are granted to (dbt_project.yml `grants`); people log in as
 # their own users, members of one of these.
@@ -33,11 +37,9 @@ BI_ROLE = "bi_reader"
 FINANCE_ROLE = "finance_reader"
 READER_ROLES = (BI_ROLE, FINANCE_ROLE)
 
-# Schemas of the build DuckDB file mirrored to PostgreSQL, and the tables copied whole
-# each time (small); raw entity tables are copied by batch.
-MIRRORED_SCHEMAS = ("raw", "plan")
-BATCH_TABLE = "_batches"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Schemas of the build DuckDB file mirrored to PostgreSQL (which tables and batches:
+# orchestration/mirror.py).
+MIRRORED_SCHEMAS = SOURCE_SCHEMAS
 _COPY_CHUNK = 1 << 20
 
 
@@ -80,12 +82,6 @@ def connect(config: PostgresConfig | None = None, **kwargs):
         return psycopg.connect(config.conninfo(), connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
         raise RuntimeError(f"cannot connect to PostgreSQL {config.describe()}: {exc}") from exc
-
-
-def _ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"unexpected identifier {name!r}")
-    return name
 
 
 # --------------------------------------------------------------------------- roles
@@ -138,31 +134,9 @@ def _pg_type(duck_type: str) -> str:
 
 
 @dataclass
-class MirrorResult:
-    new_batches: int = 0
-    removed_batches: int = 0
-    rows_copied: dict[str, int] = field(default_factory=dict)
-    tables_replaced: list[str] = field(default_factory=list)
+class MirrorResult(CopyResult):
+    label: ClassVar[str] = "PostgreSQL mirror"
     roles_created: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        rows = sum(self.rows_copied.values())
-        return (
-            f"PostgreSQL mirror: {self.new_batches} new batch(es), {rows} raw row(s) copied, "
-            f"{self.removed_batches} batch(es) removed, {len(self.tables_replaced)} table(s) replaced"
-        )
-
-
-def _duck_tables(duck) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    rows = duck.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        "where table_catalog = 'build' and table_schema in ('raw', 'plan') "
-        "order by table_schema, table_name, ordinal_position"
-    ).fetchall()
-    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for schema, table, column, dtype in rows:
-        tables.setdefault((schema, table), []).append((column, dtype))
-    return tables
 
 
 def _ensure_pg_table(pg, schema: str, table: str, columns: list[tuple[str, str]]) -> None:
@@ -204,69 +178,47 @@ def mirror_to_postgres(
     small and replaced whole. All of it in one PostgreSQL transaction.
     """
     result = MirrorResult()
-    duck = duckdb.connect()
-    try:
-        duck.execute(f"attach '{_sql_str(str(build_db))}' as build (read_only)")
-        tables = _duck_tables(duck)
-        if ("raw", BATCH_TABLE) not in tables:
-            raise RuntimeError(f"{build_db}: no raw.{BATCH_TABLE} table, nothing loaded yet")
-        with connect(config) as pg:
-            pg.execute("set local statement_timeout = 0")
-            result.roles_created = ensure_reader_roles(pg)
-            for schema in MIRRORED_SCHEMAS:
-                pg.execute(f"create schema if not exists {_ident(schema)}")
-            for (schema, table), columns in tables.items():
-                _ensure_pg_table(pg, schema, table, columns)
+    with MirrorSource(build_db) as source, connect(config) as pg:
+        duck = source.duck
+        pg.execute("set local statement_timeout = 0")
+        result.roles_created = ensure_reader_roles(pg)
+        for schema in MIRRORED_SCHEMAS:
+            pg.execute(f"create schema if not exists {_ident(schema)}")
+        for table in source.tables:
+            _ensure_pg_table(pg, table.schema, table.name, list(table.columns))
 
-            pg_batches = {r[0] for r in pg.execute(f"select batch_id from raw.{BATCH_TABLE}").fetchall()}
-            duck_batches = {
-                r[0] for r in duck.execute(f"select batch_id from build.raw.{BATCH_TABLE}").fetchall()
-            }
-            new = sorted(duck_batches - pg_batches)
-            stale = sorted(pg_batches - duck_batches)
-            result.new_batches, result.removed_batches = len(new), len(stale)
-            duck.execute("create temp table new_batches (batch_id varchar)")
+        pg_batches = {r[0] for r in pg.execute(f"select batch_id from raw.{BATCH_TABLE}").fetchall()}
+        plan = source.plan(pg_batches)
+        new, stale = list(plan.batches.new), list(plan.batches.stale)
+        result.new_batches, result.removed_batches = plan.new_batches, plan.removed_batches
+        duck.execute("create temp table new_batches (batch_id varchar)")
+        if new:
+            duck.executemany("insert into new_batches values (?)", [[b] for b in new])
+
+        for step in plan.tables:
+            table, names, target = step.table, step.table.column_names, step.table.key
+            if step.batches is None:  # plan tables, closed periods: small, replaced whole
+                pg.execute(f"delete from {target}")
+                query = f"select {', '.join(names)} from {table.relation}"
+                _copy_query(duck, pg, query, table.schema, table.name, names)
+                result.tables_replaced.append(target)
+                continue
+            column = _ident(step.batch_column)
+            if stale:
+                pg.execute(f"delete from {target} where {column} = any(%s)", [stale])
             if new:
-                duck.executemany("insert into new_batches values (?)", [[b] for b in new])
-
-            for (schema, table), columns in tables.items():
-                names = [c for c, _ in columns]
-                target = f"{_ident(schema)}.{_ident(table)}"
-                if schema == "raw" and "_batch_id" in names:
-                    if stale:
-                        pg.execute(f"delete from {target} where _batch_id = any(%s)", [stale])
-                    if new:
-                        result.rows_copied[table] = _copy_query(
-                            duck,
-                            pg,
-                            f"select {', '.join(names)} from build.{target} "
-                            "where _batch_id in (select batch_id from new_batches)",
-                            schema,
-                            table,
-                            names,
-                        )
-                elif table == BATCH_TABLE:
-                    if stale:
-                        pg.execute(f"delete from {target} where batch_id = any(%s)", [stale])
-                    if new:
-                        _copy_query(
-                            duck,
-                            pg,
-                            f"select {', '.join(names)} from build.{target} "
-                            "where batch_id in (select batch_id from new_batches)",
-                            schema,
-                            table,
-                            names,
-                        )
-                else:  # plan tables, closed periods: small, replaced whole
-                    pg.execute(f"delete from {target}")
-                    _copy_query(
-                        duck, pg, f"select {', '.join(names)} from build.{target}", schema, table, names
-                    )
-                    result.tables_replaced.append(target)
-            pg.commit()
-    finally:
-        duck.close()
+                copied = _copy_query(
+                    duck,
+                    pg,
+                    f"select {', '.join(names)} from {table.relation} "
+                    f"where {column} in (select batch_id from new_batches)",
+                    table.schema,
+                    table.name,
+                    names,
+                )
+                if table.by_batch:  # rows of raw entity tables, not of raw._batches
+                    result.rows_copied[table.name] = copied
+        pg.commit()
     if log:
         log(result.summary())
     return result
@@ -367,10 +319,6 @@ def publish_from_postgres(
         os.fsync(fh.fileno())
     os.replace(tmp, warehouse)
     return PostgresPublishResult(warehouse, counts)
-
-
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")
 
 
 # --------------------------------------------------------------------------- Dagster

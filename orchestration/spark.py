@@ -24,17 +24,21 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
-EXPORTED_SCHEMAS = ("raw", "plan")
-BATCH_TABLE = "_batches"
+from orchestration.mirror import SOURCE_SCHEMAS, CopyResult, MirrorSource, SourceTable
+from orchestration.mirror import ident as _ident
+from orchestration.mirror import sql_str as _sql_str
+
+# Which tables and batches are copied: orchestration/mirror.py.
+EXPORTED_SCHEMAS = SOURCE_SCHEMAS
 SCHEMA_FILE = "schema.parquet"  # zero rows, the table's columns: Spark infers the schema from it
 EXPORT_MANIFEST = "_export.json"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _BATCH = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
@@ -44,16 +48,6 @@ def spark_dir(build_db: Path) -> Path:
     if configured:
         return Path(configured).expanduser().resolve()
     return build_db.parent / "spark"
-
-
-def _ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"unexpected identifier {name!r}")
-    return name
-
-
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _batch_file(batch_id: str) -> str:
@@ -66,31 +60,8 @@ def _batch_file(batch_id: str) -> str:
 
 
 @dataclass
-class ExportResult:
-    new_batches: int = 0
-    removed_batches: int = 0
-    rows_copied: dict[str, int] = field(default_factory=dict)
-    tables_replaced: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        rows = sum(self.rows_copied.values())
-        return (
-            f"Spark source copy: {self.new_batches} new batch(es), {rows} raw row(s) copied, "
-            f"{self.removed_batches} batch(es) removed, {len(self.tables_replaced)} table(s) replaced"
-        )
-
-
-def _duck_tables(duck) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    schemas = ", ".join(f"'{s}'" for s in EXPORTED_SCHEMAS)
-    rows = duck.execute(
-        "select table_schema, table_name, column_name, data_type from information_schema.columns "
-        f"where table_catalog = 'build' and table_schema in ({schemas}) "
-        "order by table_schema, table_name, ordinal_position"
-    ).fetchall()
-    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for schema, table, column, dtype in rows:
-        tables.setdefault((schema, table), []).append((column, dtype))
-    return tables
+class ExportResult(CopyResult):
+    label: ClassVar[str] = "Spark source copy"
 
 
 def _spark_select(columns: Sequence[tuple[str, str]]) -> str:
@@ -135,58 +106,56 @@ def export_for_spark(
     manifest_path = source / EXPORT_MANIFEST
     previous = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest: dict[str, list[list[str]]] = {}
-    duck = duckdb.connect()
-    try:
-        if timezone:
-            duck.execute(f"set TimeZone = '{_sql_str(timezone)}'")
-        duck.execute(f"attach '{_sql_str(str(build_db))}' as build (read_only)")
-        tables = _duck_tables(duck)
-        if ("raw", BATCH_TABLE) not in tables:
-            raise RuntimeError(f"{build_db}: no raw.{BATCH_TABLE} table, nothing loaded yet")
-        for (schema, table), columns in tables.items():
-            key = f"{_ident(schema)}.{_ident(table)}"
+    with MirrorSource(build_db, timezone) as build:
+        duck = build.duck
+        # A table whose columns changed since the last copy is written again whole.
+        changed = {t.key for t in build.tables if previous.get(t.key) != _manifest_entry(t)}
+
+        def held(table: SourceTable) -> set[str]:
+            if table.key in changed:
+                return set()
+            return {p.name for p in (source / table.key).glob("batch-*.parquet")}
+
+        plan = build.plan_per_table(held, _batch_file)
+        result.new_batches, result.removed_batches = plan.new_batches, plan.removed_batches
+        for step in plan.tables:
+            table, key = step.table, step.table.key
             folder = source / key  # `raw._batches`: no folder name Spark would take as hidden
-            select = _spark_select(columns)
-            names = [c for c, _ in columns]
-            changed = previous.get(key) != [list(c) for c in columns]
-            if changed and folder.exists():
+            select = _spark_select(table.columns)
+            if key in changed and folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True, exist_ok=True)
-            manifest[key] = [list(c) for c in columns]
-            if changed or not (folder / SCHEMA_FILE).exists():
-                _copy(duck, f"select {select} from build.{key} limit 0", folder / SCHEMA_FILE)
-            if schema == "raw" and "_batch_id" in names:
-                have = {p.name for p in folder.glob("batch-*.parquet")}
-                batches = {
-                    _batch_file(b): b
-                    for (b,) in duck.execute(f"select distinct _batch_id from build.{key}").fetchall()
-                }
-                for stale in sorted(have - batches.keys()):
+            manifest[key] = _manifest_entry(table)
+            if key in changed or not (folder / SCHEMA_FILE).exists():
+                _copy(duck, f"select {select} from {table.relation} limit 0", folder / SCHEMA_FILE)
+            if step.batches is not None:
+                for stale in step.batches.stale:
                     (folder / stale).unlink()
-                    result.removed_batches += 1
-                for name in sorted(batches.keys() - have):
+                for batch in step.batches.new:
                     copied = _copy(
                         duck,
-                        f"select {select} from build.{key} where _batch_id = '{_sql_str(batches[name])}'",
-                        folder / name,
+                        f"select {select} from {table.relation} where _batch_id = '{_sql_str(batch)}'",
+                        folder / _batch_file(batch),
                     )
-                    result.rows_copied[table] = result.rows_copied.get(table, 0) + copied
-                    result.new_batches += 1
+                    result.rows_copied[table.name] = result.rows_copied.get(table.name, 0) + copied
             else:  # plan tables, batches, closed periods, rejects: small, replaced whole
                 for old in folder.glob("part-*.parquet"):
                     old.unlink()
-                _copy(duck, f"select {select} from build.{key}", folder / "part-0.parquet")
+                _copy(duck, f"select {select} from {table.relation}", folder / "part-0.parquet")
                 result.tables_replaced.append(key)
         for key in previous.keys() - manifest.keys():  # a table gone from the build file
             shutil.rmtree(source / key, ignore_errors=True)
         tmp = manifest_path.with_name(f".{EXPORT_MANIFEST}.tmp")
         tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         os.replace(tmp, manifest_path)
-    finally:
-        duck.close()
     if log:
         log(result.summary())
     return result
+
+
+def _manifest_entry(table: SourceTable) -> list[list[str]]:
+    """A table's columns as the export manifest records them."""
+    return [list(c) for c in table.columns]
 
 
 # --------------------------------------------------------------------------- publish

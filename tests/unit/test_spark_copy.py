@@ -65,6 +65,10 @@ def test_export_copies_every_table_with_its_schema(tmp_path):
     target = tmp_path / "spark"
     result = export_for_spark(build, target, timezone=TZ)
     assert (result.new_batches, result.rows_copied) == (2, {"crm__reps": 3})
+    assert sorted(result.tables_replaced) == ["plan.kpis", "raw._batches", "raw._closed_periods"]
+    assert result.summary() == (
+        "Spark source copy: 2 new batch(es), 3 raw row(s) copied, 0 batch(es) removed, 3 table(s) replaced"
+    )
     source = target / "source"
     # Flat `schema.table` folders: none starts with `_` or `.`, which Spark would skip.
     assert {p.name for p in source.iterdir() if p.is_dir()} == {
