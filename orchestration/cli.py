@@ -87,14 +87,43 @@ def validate_plan(plan_file: Path | None) -> None:
 
 @main.command("run")
 @click.option("--top", default=10, show_default=True, help="Scorecard rows to print.")
-def run(top: int) -> None:
-    """One full run: ingest, check, transform, score, publish, report."""
+@click.option(
+    "--partition",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Day the run is for (company time zone; default today). Its days are always recomputed.",
+)
+@click.option(
+    "--backfill",
+    nargs=2,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="FIRST LAST",
+    help="Recompute the days FIRST..LAST (inclusive) in one run.",
+)
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild every incremental table from raw (closed periods stay frozen).",
+)
+def run(top: int, partition, backfill, full_refresh: bool) -> None:
+    """One run: ingest, check, transform, score, publish, report.
+
+    Incremental: dbt recomputes the run's partition days and whatever changed since the
+    last successful build; the first run, a plan or model change, or --full-refresh
+    rebuild everything.
+    """
     from orchestration.runner import run_pipeline, scorecard_top
 
     settings = Settings.from_env()
     log_path = settings.warehouse.parent / "logs" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     started = time.perf_counter()
-    result = run_pipeline(log_path=log_path)
+    if backfill and backfill[1] < backfill[0]:
+        raise click.BadParameter("LAST is before FIRST", param_hint="--backfill")
+    result = run_pipeline(
+        log_path=log_path,
+        partition=partition.date().isoformat() if partition else None,
+        backfill=(backfill[0].date().isoformat(), backfill[1].date().isoformat()) if backfill else None,
+        full_refresh=full_refresh,
+    )
     elapsed = time.perf_counter() - started
     if not result.success:
         click.echo(f"run {result.run_id} FAILED after {elapsed:.1f} s", err=True)

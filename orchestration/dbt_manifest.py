@@ -49,3 +49,19 @@ def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         if not result.success:
             raise RuntimeError(f"dbt parse failed: {result.exception}")
     return manifest
+
+
+def project_fingerprint(manifest_path: Path = MANIFEST) -> str:
+    """A hash of every model's and macro's checksum: when it changes, incremental tables
+    may no longer match their SQL, so the next build is a full refresh."""
+    import hashlib
+    import json
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    parts = sorted(
+        f"{uid}:{node.get('checksum', {}).get('checksum', '')}{node.get('macro_sql', '')}"
+        for section in ("nodes", "macros")
+        for uid, node in manifest.get(section, {}).items()
+        if uid.startswith(("model.spm.", "macro.spm.", "snapshot.spm.", "seed.spm."))
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

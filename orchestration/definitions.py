@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_project, spm_dbt_models
+from orchestration.assets.dbt import COMPANY_TIMEZONE, dbt_project, spm_dbt_models
 from orchestration.assets.ingestion import plan_rules, raw_assets, raw_control
 from orchestration.assets.publish import published_warehouse, scorecard_report
 from orchestration.checks.ingestion import raw_checks
@@ -22,13 +23,19 @@ nightly_job = dg.define_asset_job(
     description="Ingest, check, transform, score, publish and report: the whole pipeline.",
 )
 
-nightly_schedule = dg.ScheduleDefinition(
+
+@dg.schedule(
     name="nightly_0200",
     job=nightly_job,
     cron_schedule="0 2 * * *",
-    execution_timezone=os.environ.get("SPM_TIMEZONE") or "Asia/Shanghai",
+    execution_timezone=COMPANY_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """At 02:00 in the company time zone: the partition of the day that just ended."""
+    day = context.scheduled_execution_time.astimezone(ZoneInfo(COMPANY_TIMEZONE)).date() - timedelta(days=1)
+    return dg.RunRequest(partition_key=day.isoformat())
+
 
 defs = dg.Definitions(
     assets=[

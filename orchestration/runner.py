@@ -21,19 +21,43 @@ class RunOutcome:
     step_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # step -> (start, end)
 
 
-def run_pipeline(log_path: Path | None = None, log_level: str = "WARNING") -> RunOutcome:
-    """Run the nightly job in this process. dbt's console output goes to `log_path`."""
+def run_pipeline(
+    log_path: Path | None = None,
+    log_level: str = "WARNING",
+    *,
+    partition: str | None = None,
+    backfill: tuple[str, str] | None = None,
+    full_refresh: bool = False,
+) -> RunOutcome:
+    """Run the nightly job in this process. dbt's console output goes to `log_path`.
+
+    `partition`: the day (YYYY-MM-DD, company time zone) whose data the run is for, by
+    default today; `backfill`: a first and last day recomputed in one run instead;
+    `full_refresh`: rebuild the incremental models from raw.
+    """
+    from orchestration.assets.dbt import latest_partition_key
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("nightly")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+        "ops": {"spm_dbt_models": {"config": {"full_refresh": full_refresh}}},
+    }
+    kwargs: dict = {"instance": instance, "raise_on_error": False, "run_config": run_config}
+    if backfill:
+        kwargs["tags"] = {
+            "dagster/asset_partition_range_start": backfill[0],
+            "dagster/asset_partition_range_end": backfill[1],
+        }
+    else:
+        kwargs["partition_key"] = partition or latest_partition_key()
     if log_path is None:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        result = job.execute_in_process(**kwargs)
     else:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+            result = job.execute_in_process(**kwargs)
     outcome = RunOutcome(result.run_id, result.success, log_path=log_path)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:

@@ -3,13 +3,15 @@
     period (kpi_rep_period, scorecard_rep_period, bonus_rep_period) are incremental: each
     run deletes and rebuilds only the rows of open periods, so closed rows never change. -#}
 
-{% macro delete_open_period_rows() -%}
-    {{ return(adapter.dispatch('delete_open_period_rows', 'spm')()) }}
+{#- `in_scope`: on an incremental run, only the open periods in int_scope__periods (the
+    model then inserts only those); otherwise every open period. -#}
+{% macro delete_open_period_rows(in_scope=false) -%}
+    {{ return(adapter.dispatch('delete_open_period_rows', 'spm')(in_scope)) }}
 {%- endmacro %}
 
 {#- Spark has no DELETE on Parquet tables: spark__delete_open_period_rows in
     macros/cross_db_spark.sql drops the open periods' partitions instead. -#}
-{% macro default__delete_open_period_rows() -%}
+{% macro default__delete_open_period_rows(in_scope=false) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as frozen
         where not exists (
@@ -17,6 +19,9 @@
             from {{ source('control', 'closed_periods') }} as closed
             where closed.period_grain = frozen.period_grain and closed.period_start = frozen.period_start
         )
+        {%- if in_scope %}
+            and {{ in_scope_periods('frozen') }}
+        {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -33,8 +33,9 @@
 {#- Closed periods on Spark: a Parquet table takes no DELETE, so the three frozen marts
     are partitioned by (period_grain, period_start) on Spark (their yml config) and the
     pre-hook drops the partitions of open periods; the model then appends the open
-    periods' rows. A closed period's partition is never touched. -#}
-{% macro spark__delete_open_period_rows() -%}
+    periods' rows. A closed period's partition is never touched. Spark runs rebuild every
+    open period (macros/run_scope.sql: no scoped runs on Spark), so `in_scope` is moot. -#}
+{% macro spark__delete_open_period_rows(in_scope=false) -%}
     {%- if execute and is_incremental() -%}
         {%- set open_periods = run_query(
             'select distinct period_grain, cast(period_start as string) from ' ~ this

@@ -4,7 +4,6 @@
         'order_lines': ['line_revenue', 'line_cost', 'new_market_line_revenue'],
         'orders': ['completed_orders'],
         'returns': ['return_amount', 'return_cost', 'new_market_return_amount'],
-        'first_orders': ['new_customers'],
         'responses': ['csat_responses', 'csat_positive', 'nps_responses', 'nps_promoters', 'nps_detractors'],
         'complaints': ['complaints'],
         'activities': ['visits', 'market_feedback', 'event_participants', 'brand_exposure'],

@@ -1,13 +1,33 @@
 {#- Rows of a staging model that passed every row rule, latest version per key.
     A later version of a key (newer `order_by`, then later load) supersedes the earlier one;
     rejected rows are listed in int_quality__row_rejects and kept out here (a row without
-    its key is rejected there as missing_key, so the key filter below drops nothing silently). -#}
+    its key is rejected there as missing_key, so the key filter below drops nothing silently).
+    Incremental (macros/run_scope.sql): a run re-ranks only the keys whose content changed
+    since the last successful build, over every version of those keys, and stamps them
+    with `_changed_at` for the models downstream. -#}
 {% macro latest_valid_rows(staging_model, entity, key_columns, order_by=none) -%}
+{%- set keys = "['" ~ key_columns | join("', '") ~ "']" -%}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_changed_keys('" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ") }}",
+) }}
+{%- set scope = run_scope() -%}
 with
 
 staged as (
 
-    select * from {{ ref(staging_model) }}
+    select * from {{ ref(staging_model) }} as staged_rows
+    {%- if is_incremental() and scoped() %}
+        where exists (
+            select 1
+            from ({{ changed_keys(staging_model, entity, key_columns, scope) }}) as changed
+            where
+                {% for key in key_columns -%}
+                    changed.{{ key }} = staged_rows.{{ key }}{% if not loop.last %} and {% endif %}
+                {%- endfor %}
+        )
+    {%- endif %}
 
 ),
 
@@ -39,7 +59,9 @@ ranked as (
 
 )
 
-select * from ranked
+select
+    ranked.*,
+    {{ changed_at(scope) }} as _changed_at
+from ranked
 where version_rank = 1
 {%- endmacro %}
-

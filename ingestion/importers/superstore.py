@@ -40,7 +40,7 @@ REGION_REPS = {
     "South": "Cassandra Brandow",
     "West": "Anna Andreadi",
 }
-PRICE_DECIMALS = 6  # dbt.type_numeric() is numeric(28, 6): more decimals would be cut
+PRICE_DECIMALS = 6  # staging yields numeric(28, 6) (macros/casts.sql): more decimals would be cut
 REQUIRED = (
     "Row ID",
     "Order ID",

@@ -1,20 +1,50 @@
 """The dbt project as Dagster assets: staging, intermediate and marts groups; dbt tests
-become asset checks beside the models they test."""
+become asset checks beside the models they test.
+
+The models are daily-partitioned: a run's partition window (one day for the nightly run,
+a date range for a backfill, which runs as one dbt build) is recorded in raw._run_scope
+with what changed since the last successful build (ingestion/run_scope.py), and the
+incremental models recompute only that (dbt_project/macros/run_scope.sql).
+"""
 
 import os
 import shutil
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
-from orchestration.dbt_manifest import ensure_manifest
+from ingestion.run_scope import record_build_end, record_run_scope
+from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
 from orchestration.resources import WAREHOUSE_POOL, SpmResource
 from orchestration.settings import DBT_PROJECT_DIR
+
+# Days from the oldest history a company brings (the time spine starts in 2015), in the
+# company time zone; the partition of a day closes at midnight there.
+PARTITIONS_START = "2015-01-01"
+COMPANY_TIMEZONE = os.environ.get("SPM_TIMEZONE") or "Asia/Shanghai"
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START, timezone=COMPANY_TIMEZONE, end_offset=1
+)
+
+
+class DbtBuildConfig(dg.Config):
+    """`full_refresh`: rebuild every incremental model from raw (closed periods stay frozen)."""
+
+    full_refresh: bool = False
+
+
+def latest_partition_key(today: date | None = None) -> str:
+    """The partition of today in the company time zone (the nightly run's default)."""
+    today = today or datetime.now(ZoneInfo(COMPANY_TIMEZONE)).date()
+    return today.isoformat()
+
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 ensure_manifest(DBT_PROJECT_DIR)
@@ -43,18 +73,45 @@ class SpmDbtTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=SpmDbtTranslator(),
     pool=WAREHOUSE_POOL,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def spm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, spm: SpmResource):
+def spm_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, spm: SpmResource, config: DbtBuildConfig
+):
     settings = spm.settings()
     plan = spm.plan()
     os.environ.update(settings.dbt_env(plan.timezone))
+    window = context.partition_time_window
     with spm.build_connection() as con:
         record_current_run(con, context.run.run_id)
+        scope = record_run_scope(
+            con,
+            context.run.run_id,
+            window.start.date(),
+            window.end.date(),
+            full_refresh=config.full_refresh,
+            plan_sha256=plan.sha256,
+            project_fingerprint=project_fingerprint(dbt_project.manifest_path),
+        )
+    context.log.info(
+        f"dbt scope: days {scope.window_start} .. {scope.window_end} (end excluded); "
+        f"{'incremental' if scope.incremental else 'full refresh'}: {scope.reason}"
+    )
     # Unit tests check the SQL, not the night's data: they run in `make test`, not here.
-    # No --vars: a value that changes every run would make dbt re-parse the project.
+    # No --vars: a value that changes every run would make dbt re-parse the project; the
+    # window reaches the models through raw._run_scope instead.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    if scope.full_refresh:
+        args.append("--full-refresh")  # marts with full_refresh: false keep closed periods
+    succeeded = False
+    try:
+        invocation = dbt.cli(args, context=context)
+        yield from invocation.stream()
+        succeeded = invocation.is_successful()
+    finally:
+        with spm.build_connection() as con:
+            record_build_end(con, context.run.run_id, succeeded)
     keep_parse_state(invocation.target_path)
 
 

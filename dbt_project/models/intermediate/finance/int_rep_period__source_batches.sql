@@ -1,6 +1,25 @@
 -- The load batches (landing files) behind each rep's figures of a period: orders, lines,
 -- returns, surveys, activities, violations, targets and base bonuses. Recorded on bonus rows.
+-- Incremental: a run rebuilds the periods in int_scope__periods.
+-- depends_on: {{ ref('int_scope__periods') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_scope_periods() }}",
+) }}
+
 with
+
+periods as (
+
+    select
+        date_day,
+        period_grain,
+        period_start
+    from {{ ref('int_calendar__date_periods') }} as all_periods
+    where {{ in_scope_periods('all_periods') }}
+
+),
 
 dated as (
 
@@ -9,36 +28,42 @@ dated as (
         order_date as date_day,
         order_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
+    where order_date in (select date_day from periods)
     union
     select
         rep_id,
         order_date as date_day,
         line_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
+    where order_date in (select date_day from periods)
     union
     select
         rep_id,
         return_date as date_day,
         batch_id
     from {{ ref('int_returns__credited') }}
+    where return_date in (select date_day from periods)
     union
     select
         rep_id,
         cast(submitted_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_survey_responses__validated') }}
+    where cast(submitted_at as date) in (select date_day from periods)
     union
     select
         rep_id,
         cast(activity_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_activities__validated') }}
+    where cast(activity_at as date) in (select date_day from periods)
     union
     select
         rep_id,
         cast(occurred_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_violations__validated') }}
+    where cast(occurred_at as date) in (select date_day from periods)
 
 ),
 
@@ -50,21 +75,23 @@ per_period as (
         periods.period_start,
         dated.batch_id
     from dated
-    inner join {{ ref('int_calendar__date_periods') }} as periods on dated.date_day = periods.date_day
+    inner join periods on dated.date_day = periods.date_day
     union
     select
         rep_id,
         period_grain,
         period_start,
         _batch_id as batch_id
-    from {{ ref('int_targets__validated') }}
+    from {{ ref('int_targets__validated') }} as targets
+    where {{ in_scope_periods('targets') }}
     union
     select
         rep_id,
         period_grain,
         period_start,
         _batch_id as batch_id
-    from {{ ref('int_base_bonus__validated') }}
+    from {{ ref('int_base_bonus__validated') }} as base_bonus
+    where {{ in_scope_periods('base_bonus') }}
 
 )
 

@@ -1,4 +1,12 @@
 -- Order lines with the credited rep and amounts in the base currency (FX of the order date).
+-- Incremental: a run rebuilds the lines of the orders in int_scope__orders.
+-- depends_on: {{ ref('int_scope__orders') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_scope_orders() }}",
+) }}
+
 with
 
 orders as (
@@ -13,6 +21,7 @@ orders as (
         status,
         _batch_id
     from {{ ref('int_orders__validated') }}
+    where {{ in_scope_orders() }}
 
 ),
 

@@ -1,22 +1,25 @@
 -- Actual value of every catalog KPI per rep and period (product.md formulas).
 -- Ratios without a denominator are null: reported as "no data", never scored as zero.
+-- On an incremental run, only the periods in int_scope__periods.
+-- depends_on: {{ ref('int_scope__periods') }}
 with
 
 metrics as (
 
-    select * from {{ ref('int_rep_period__metrics') }}
+    select * from {{ ref('int_rep_period__metrics') }} as all_metrics
+    where {{ in_scope_periods('all_metrics', incremental=false) }}
 
 ),
 
 previous as (
 
-    -- Same rep, the period just before (for growth).
+    -- Same rep, the period just before (for growth), in or out of scope.
     select
         rep_id,
         period_grain,
         period_start,
         line_revenue - return_amount as revenue
-    from metrics
+    from {{ ref('int_rep_period__metrics') }}
 
 ),
 
@@ -29,6 +32,7 @@ reviews as (
         avg(reviews.weighted_score) as review_360
     from {{ ref('int_reviews_360__rep_period') }} as reviews
     inner join {{ ref('int_calendar__date_periods') }} as periods on reviews.period_start = periods.date_day
+    where {{ in_scope_periods('periods', incremental=false) }}
     group by periods.period_grain, periods.period_start, reviews.rep_id
 
 ),

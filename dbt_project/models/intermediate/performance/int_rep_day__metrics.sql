@@ -1,4 +1,11 @@
 -- Additive measures per credited rep and day; every KPI is built from their period sums.
+-- Incremental: a run rebuilds the days in int_scope__days, for every rep.
+-- depends_on: {{ ref('int_scope__days') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_scope_days() }}",
+) }}
 {%- set parts = rep_day_metric_parts() -%}
 {%- set metrics = rep_day_metrics() %}
 
@@ -23,7 +30,7 @@ completed_lines as (
         net_amount_base,
         cost_base
     from {{ ref('int_order_lines__credited') }}
-    where order_status = 'completed'
+    where order_status = 'completed' and {{ in_scope_days('order_date') }}
 
 ),
 
@@ -64,32 +71,8 @@ returns as (
             as new_market_return_amount
     from {{ ref('int_returns__credited') }} as credited_returns
     left join new_markets on credited_returns.account_id = new_markets.account_id
+    where {{ in_scope_days('credited_returns.return_date') }}
     group by credited_returns.rep_id, credited_returns.return_date
-
-),
-
-first_orders as (
-
-    -- An account's first ever completed order; its rep wins the new customer.
-    select
-        rep_id,
-        order_date as date_day,
-        count(*) as new_customers
-    from (
-        select
-            account_id,
-            rep_id,
-            order_date,
-            row_number() over (partition by account_id order by order_date, order_id) as order_rank
-        from (select distinct
-            account_id,
-            rep_id,
-            order_date,
-            order_id
-        from completed_lines) as account_orders
-    ) as ranked
-    where order_rank = 1
-    group by rep_id, order_date
 
 ),
 
@@ -104,6 +87,7 @@ responses as (
         sum(case when survey_type = 'nps' and score >= 9 then 1 else 0 end) as nps_promoters,
         sum(case when survey_type = 'nps' and score <= 6 then 1 else 0 end) as nps_detractors
     from {{ ref('int_survey_responses__validated') }}
+    where {{ in_scope_days('cast(submitted_at as date)') }}
     group by rep_id, cast(submitted_at as date)
 
 ),
@@ -115,7 +99,7 @@ complaints as (
         cast(opened_at as date) as date_day,
         count(*) as complaints
     from {{ ref('int_complaints__validated') }}
-    where opened_at is not null
+    where opened_at is not null and {{ in_scope_days('cast(opened_at as date)') }}
     group by rep_id, cast(opened_at as date)
 
 ),
@@ -130,6 +114,7 @@ activities as (
         sum(case when activity_type = 'event' then coalesce(participants, 0) else 0 end) as event_participants,
         sum(case when activity_type = 'campaign' then coalesce(impressions, 0) else 0 end) as brand_exposure
     from {{ ref('int_activities__validated') }}
+    where {{ in_scope_days('cast(activity_at as date)') }}
     group by rep_id, cast(activity_at as date)
 
 ),
@@ -141,6 +126,7 @@ leads as (
         cast(created_at as date) as date_day,
         count(*) as leads_created
     from {{ ref('int_leads__validated') }}
+    where {{ in_scope_days('cast(created_at as date)') }}
     group by owner_rep_id, cast(created_at as date)
 
 ),
@@ -152,7 +138,7 @@ opportunities_created as (
         cast(created_at as date) as date_day,
         count(*) as opportunities_created
     from {{ ref('int_opportunities__validated') }}
-    where created_at is not null
+    where created_at is not null and {{ in_scope_days('cast(created_at as date)') }}
     group by owner_rep_id, cast(created_at as date)
 
 ),
@@ -165,7 +151,7 @@ opportunities_closed as (
         sum(case when is_won then 1 else 0 end) as opportunities_won,
         sum(case when not is_won then 1 else 0 end) as opportunities_lost
     from {{ ref('int_opportunities__validated') }}
-    where is_closed and close_date is not null
+    where is_closed and close_date is not null and {{ in_scope_days('close_date') }}
     group by owner_rep_id, close_date
 
 ),
@@ -177,7 +163,7 @@ training as (
         cast(completed_at as date) as date_day,
         sum(hours) as training_hours
     from {{ ref('int_training__validated') }}
-    where completed_at is not null
+    where completed_at is not null and {{ in_scope_days('cast(completed_at as date)') }}
     group by rep_id, cast(completed_at as date)
 
 ),

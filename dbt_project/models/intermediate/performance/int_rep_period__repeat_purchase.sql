@@ -1,5 +1,13 @@
 -- Repeat purchase rate per rep and period: of the accounts with a completed order from the
 -- rep in the 12 months up to the period's last day, the share with two or more.
+-- Incremental: a run rebuilds the periods in int_scope__periods.
+-- depends_on: {{ ref('int_scope__periods') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_scope_periods() }}",
+) }}
+
 with
 
 account_orders as (
@@ -16,11 +24,19 @@ account_orders as (
 
 periods as (
 
-    select distinct
-        period_grain,
-        period_start,
-        period_end
-    from {{ ref('int_calendar__date_periods') }}
+    {%- if is_incremental() and scoped() %}
+        select
+            period_grain,
+            period_start,
+            period_end
+        from {{ ref('int_scope__periods') }}
+    {%- else %}
+        select distinct
+            period_grain,
+            period_start,
+            period_end
+        from {{ ref('int_calendar__date_periods') }}
+    {%- endif %}
 
 ),
 

@@ -1,5 +1,7 @@
 -- One row per rep and period that has activity, a target or a review, with the rep's
--- role, team and region as they were at the end of the period.
+-- role, team and region as they were at the end of the period. On an incremental run,
+-- only the periods in int_scope__periods (everything downstream is scoped by it).
+-- depends_on: {{ ref('int_scope__periods') }}
 with
 
 rep_periods as (
@@ -34,6 +36,7 @@ bounded as (
         period_start,
         {{ period_end_by_grain('period_grain', 'period_start') }} as period_end
     from rep_periods
+    where {{ in_scope_periods('rep_periods', incremental=false) }}
 
 )
 

@@ -1,3 +1,12 @@
+-- Incremental: a run rebuilds the lines of the orders in int_scope__orders.
+-- depends_on: {{ ref('int_scope__orders') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_scope_orders() }}",
+) }}
+
 with
 
 lines as (
@@ -17,6 +26,7 @@ lines as (
         net_amount_base,
         cost_base
     from {{ ref('int_order_lines__credited') }}
+    where {{ in_scope_orders() }}
 
 ),
 
@@ -27,6 +37,7 @@ returned as (
         sum(quantity) as returned_quantity,
         sum(amount_base) as returned_amount_base
     from {{ ref('int_returns__credited') }}
+    where {{ in_scope_orders() }}
     group by order_line_id
 
 )

@@ -1,6 +1,40 @@
 -- Revenue growth per rep, channel and period: (revenue - previous period's) / previous x 100.
 -- kpi_rep_period holds the rep's roll-up over all channels (channel_revenue_growth_pct).
+-- Incremental: a run rebuilds the periods in int_scope__periods (from their days and the
+-- days of the period before each).
+-- depends_on: {{ ref('int_scope__periods') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_scope_periods() }}",
+) }}
+
 with
+
+periods as (
+
+    select
+        all_periods.date_day,
+        all_periods.period_grain,
+        all_periods.period_start
+    from {{ ref('int_calendar__date_periods') }} as all_periods
+    {%- if is_incremental() and scoped() %}
+        inner join (
+            select
+                period_grain,
+                period_start
+            from {{ ref('int_scope__periods') }}
+            union
+            select
+                period_grain,
+                {{ previous_period_start('period_grain', 'period_start') }} as period_start
+            from {{ ref('int_scope__periods') }}
+        ) as needed
+            on all_periods.period_grain = needed.period_grain and all_periods.period_start = needed.period_start
+    {%- endif %}
+
+),
 
 movements as (
 
@@ -10,7 +44,7 @@ movements as (
         order_date as date_day,
         net_amount_base as amount
     from {{ ref('int_order_lines__credited') }}
-    where order_status = 'completed'
+    where order_status = 'completed' and order_date in (select date_day from periods)
     union all
     select
         rep_id,
@@ -18,6 +52,7 @@ movements as (
         return_date as date_day,
         -amount_base as amount
     from {{ ref('int_returns__credited') }}
+    where return_date in (select date_day from periods)
 
 ),
 
@@ -42,7 +77,7 @@ per_period as (
         periods.period_start,
         sum(daily.revenue) as revenue
     from daily
-    inner join {{ ref('int_calendar__date_periods') }} as periods on daily.date_day = periods.date_day
+    inner join periods on daily.date_day = periods.date_day
     group by daily.rep_id, daily.channel, periods.period_grain, periods.period_start
 
 )
@@ -66,3 +101,4 @@ left join per_period as previous_period
         and current_period.period_grain = previous_period.period_grain
         and {{ previous_period_start('current_period.period_grain', 'current_period.period_start') }}
         = previous_period.period_start
+where {{ in_scope_periods('current_period') }}

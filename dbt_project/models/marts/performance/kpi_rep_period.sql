@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_scope__periods') }}
 select
     rep_id,
     kpi_code,

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_scope__periods') }}
 -- Balanced scorecard per rep and period: the weighted KPI scores split by perspective,
 -- minus minor-violation points, ranked in team and company, with the coaching flag.
 with

@@ -1,6 +1,7 @@
 -- Proposed targets for the period after the latest one, per rep and role KPI: the mean of
 -- the last N actuals (baseline) plus their least-squares trend gives the forecast; the
--- range is the forecast shifted by the plan's low/high percentages.
+-- range is the forecast shifted by the plan's low/high percentages. History is the
+-- published KPI mart (closed periods as they were frozen).
 with
 
 plan as (
@@ -22,7 +23,7 @@ history as (
         period_start,
         actual_value,
         row_number() over (partition by rep_id, kpi_code, period_grain order by period_start desc) as recency
-    from {{ ref('int_kpi__scored') }}
+    from {{ ref('kpi_rep_period') }}
     where
         weight_pct > 0
         and actual_value is not null

@@ -1,0 +1,220 @@
+{#- What a run recomputes (ingestion/run_scope.py writes raw._run_scope before dbt starts).
+
+    Incremental models keep their rows between runs and, on each run, delete and rebuild
+    only what the run touches:
+    - int_*__validated: the keys with a row whose content changed since the last
+      successful build (a new (key, row hash), a reject or a release since then);
+    - day models: the days of the partition window plus every day any version of a
+      changed row falls on (int_scope__days);
+    - period models: the periods containing those days (int_scope__periods).
+    The scope is read once per model when it compiles (run_query), so the SQL carries
+    literal timestamps DuckDB can prune row groups with. `--vars '{window_start: ...,
+    window_end: ...}'` overrides the window by hand. With no successful build before
+    (changed_since null), the run is a full refresh and these macros select everything. -#}
+
+{% macro run_scope() -%}
+    {%- set scope = {
+        'window_start': var('window_start', none),
+        'window_end': var('window_end', none),
+        'changed_since': none,
+        'recorded_at': none,
+        'known': false,
+    } -%}
+    {%- set src = source('control', 'run_scope') -%}
+    {%- if execute -%}
+        {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
+        {%- if relation is not none -%}
+            {%- set rows = run_query('select window_start, window_end, changed_since, recorded_at from ' ~ relation).rows -%}
+            {%- if rows | length > 0 -%}
+                {%- do scope.update({'changed_since': rows[0][2], 'recorded_at': rows[0][3], 'known': true}) -%}
+                {%- if scope.window_start is none -%}{%- do scope.update({'window_start': rows[0][0]}) -%}{%- endif -%}
+                {%- if scope.window_end is none -%}{%- do scope.update({'window_end': rows[0][1]}) -%}{%- endif -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- do return(scope) -%}
+{%- endmacro %}
+
+{#- Incremental where rows can be deleted; Spark's Parquet tables cannot, they rebuild. -#}
+{% macro scoped_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{% macro scope_timestamp(value) -%}
+    cast('{{ value }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- When this run's rows were (re)built: rows with a later stamp than the last successful
+    build are what downstream models recompute. -#}
+{% macro changed_at(scope) -%}
+    {%- if scope.recorded_at is not none -%}
+        {{ scope_timestamp(scope.recorded_at) }}
+    {%- else -%}
+        {{ dbt.current_timestamp() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Keys of `staging_model` whose content changed since the last successful build: a row
+    loaded since then whose row hash is not the key's current version in {{ this }}, or a
+    row rejected or released since then. -#}
+{% macro changed_keys(staging_model, entity, key_columns, scope) -%}
+    {%- set since = scope_timestamp(scope.changed_since) -%}
+    select distinct
+        {%- for key in key_columns %}
+            staged.{{ key }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref(staging_model) }} as staged
+    where
+        staged._loaded_at > {{ since }}
+        and not exists (
+            select 1
+            from {{ this }} as current_rows
+            where
+                current_rows._row_hash = staged._row_hash
+                {%- for key in key_columns %}
+                    and current_rows.{{ key }} = staged.{{ key }}
+                {%- endfor %}
+        )
+    union
+    {{ judged_keys(staging_model, entity, key_columns, since) }}
+{%- endmacro %}
+
+{#- True when this run recomputes only its scope: the last build succeeded, nothing asks
+    for a full refresh, and the engine can delete rows (not Spark). An incremental model
+    also needs is_incremental() (its table exists). -#}
+{% macro scoped() -%}
+    {#- a unit test computes its fixtures whole -#}
+    {%- set unit_test = model is defined and model is mapping and model.get('resource_type') == 'unit_test' -%}
+    {{ return(
+        target.type != 'spark' and not flags.FULL_REFRESH and not unit_test
+        and run_scope().changed_since is not none
+    ) }}
+{%- endmacro %}
+
+{#- pre_hook of a validated model: drop the current version of every changed key. -#}
+{% macro delete_changed_keys(staging_model, entity, key_columns) -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }} as current_rows
+        where exists (
+            select 1
+            from ({{ changed_keys(staging_model, entity, key_columns, run_scope()) }}) as changed
+            where
+                {% for key in key_columns -%}
+                    changed.{{ key }} = current_rows.{{ key }}{% if not loop.last %} and {% endif %}
+                {%- endfor %}
+        )
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of an incremental model on a run that rebuilds it whole. -#}
+{% macro delete_all_rows() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of a day model: drop the rows of the days this run recomputes. -#}
+{% macro delete_scope_days(day_column='date_day') -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }}
+        where {{ day_column }} in (select date_day from {{ ref('int_scope__days') }})
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of a period model: drop the rows of the periods this run recomputes. -#}
+{% macro delete_scope_periods() -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }} as current_rows
+        where exists (
+            select 1
+            from {{ ref('int_scope__periods') }} as scoped_periods
+            where
+                scoped_periods.period_grain = current_rows.period_grain
+                and scoped_periods.period_start = current_rows.period_start
+        )
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of an order-line model: drop the lines of the orders this run rebuilds. -#}
+{% macro delete_scope_orders() -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }}
+        where order_id in (select order_id from {{ ref('int_scope__orders') }})
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Row filters: only the days / periods / orders in scope (everything on a full build).
+    `incremental`: the model keeps rows between runs (its table must exist to filter). -#}
+{% macro in_scope_days(day_expression, incremental=true) -%}
+    {%- if (is_incremental() or not incremental) and scoped() -%}
+        {{ day_expression }} in (select date_day from {{ ref('int_scope__days') }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro in_scope_periods(alias, incremental=true) -%}
+    {%- if (is_incremental() or not incremental) and scoped() -%}
+        exists (
+            select 1
+            from {{ ref('int_scope__periods') }} as scoped_periods
+            where
+                scoped_periods.period_grain = {{ alias }}.period_grain
+                and scoped_periods.period_start = {{ alias }}.period_start
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro in_scope_orders(order_column='order_id') -%}
+    {%- if is_incremental() and scoped() -%}
+        {{ order_column }} in (select order_id from {{ ref('int_scope__orders') }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Keys of an entity changed since `since`: (re)built by this run or an earlier failed one
+    (`_changed_at`), or judged since then (a reject, which may have removed the key, or a
+    release). -#}
+{% macro changed_entity_keys(validated_model, staging_model, entity, key_columns, since) -%}
+    select {{ key_columns | join(', ') }}
+    from {{ ref(validated_model) }}
+    where _changed_at > {{ since }}
+    union
+    {{ judged_keys(staging_model, entity, key_columns, since) }}
+{%- endmacro %}
+
+{#- Keys with a row rejected or released since `since`. -#}
+{% macro judged_keys(staging_model, entity, key_columns, since) -%}
+    select
+        {%- for key in key_columns %}
+            staged.{{ key }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref(staging_model) }} as staged
+    inner join (
+        select
+            batch_id,
+            row_number
+        from {{ source('quality', 'rejected_rows') }}
+        where entity = '{{ entity }}' and rejected_at > {{ since }}
+        union all
+        select
+            batch_id,
+            row_number
+        from {{ source('quality', 'reject_resolutions') }}
+        where entity = '{{ entity }}' and resolved_at > {{ since }}
+    ) as judged
+        on staged._batch_id = judged.batch_id and staged._row_number = judged.row_number
+{%- endmacro %}

@@ -1,0 +1,89 @@
+-- An account's first ever completed order; its rep wins the new customer (KPI new_customers).
+-- Incremental: a run re-ranks the accounts of the orders in int_scope__orders and keeps
+-- the first order day it replaces (previous_first_order_date), so int_scope__days can
+-- recompute both the day that lost the new customer and the day that won it.
+-- depends_on: {{ ref('int_scope__orders') }}
+-- depends_on: {{ ref('stg_orders__orders') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='account_id',
+) }}
+{%- set scope = run_scope() %}
+
+with
+
+{% if is_incremental() and scoped() -%}
+affected_accounts as (
+
+    -- every account any version of a changed order belonged to
+    select distinct orders.account_id
+    from {{ ref('stg_orders__orders') }} as orders
+    inner join {{ ref('int_scope__orders') }} as changed on orders.order_id = changed.order_id
+    where orders.account_id is not null
+
+),
+
+{% endif -%}
+
+account_orders as (
+
+    select distinct
+        account_id,
+        rep_id,
+        order_date,
+        order_id
+    from {{ ref('int_order_lines__credited') }}
+    where
+        order_status = 'completed'
+        {%- if is_incremental() and scoped() %}
+            and account_id in (select account_id from affected_accounts)
+        {%- endif %}
+
+),
+
+ranked as (
+
+    select
+        account_id,
+        rep_id,
+        order_date,
+        order_id,
+        row_number() over (partition by account_id order by order_date, order_id) as order_rank
+    from account_orders
+
+),
+
+firsts as (
+
+    select
+        account_id,
+        rep_id,
+        order_date as first_order_date,
+        order_id as first_order_id
+    from ranked
+    where order_rank = 1
+
+)
+
+{% if is_incremental() and scoped() -%}
+select
+    affected_accounts.account_id,
+    firsts.rep_id,
+    firsts.first_order_date,
+    firsts.first_order_id,
+    previous.first_order_date as previous_first_order_date,
+    {{ changed_at(scope) }} as _changed_at
+from affected_accounts
+left join firsts on affected_accounts.account_id = firsts.account_id
+left join {{ this }} as previous on affected_accounts.account_id = previous.account_id
+{%- else -%}
+select
+    account_id,
+    rep_id,
+    first_order_date,
+    first_order_id,
+    cast(null as date) as previous_first_order_date,
+    {{ changed_at(scope) }} as _changed_at
+from firsts
+{%- endif %}

@@ -1,0 +1,89 @@
+-- The periods this run recomputes (macros/run_scope.sql), at every grain: those holding a
+-- day in scope, the period after each (its growth KPIs compare with the one before), and
+-- every period whose trailing 12 months hold such a day (repeat purchase rate). A changed
+-- rep or team (role, team, region, name) recomputes every period.
+{{ config(materialized='table') }}
+{%- set scope = run_scope() -%}
+{%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
+
+with
+
+all_periods as (
+
+    select distinct
+        period_grain,
+        period_start,
+        period_end
+    from {{ ref('int_calendar__date_periods') }}
+
+),
+
+holding_periods as (
+    {% for grain in var('grains') %}
+        select distinct
+            '{{ grain }}' as period_grain,
+            {{ period_start(grain, 'date_day') }} as period_start
+        from {{ ref('int_scope__days') }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+next_periods as (
+
+    select
+        all_periods.period_grain,
+        all_periods.period_start
+    from all_periods
+    inner join holding_periods
+        on
+            all_periods.period_grain = holding_periods.period_grain
+            and {{ previous_period_start('all_periods.period_grain', 'all_periods.period_start') }}
+            = holding_periods.period_start
+
+),
+
+trailing_periods as (
+
+    select
+        all_periods.period_grain,
+        all_periods.period_start
+    from all_periods
+    inner join {{ ref('int_scope__days') }} as scoped
+        on
+            scoped.date_day <= all_periods.period_end
+            and scoped.date_day > cast({{ dbt.dateadd('month', -12, 'all_periods.period_end') }} as date)
+
+),
+
+people_changed as (
+
+    {{ changed_entity_keys('int_reps__validated', 'stg_crm__reps', 'crm/reps', ['rep_id'], since) }}
+    union
+    {{ changed_entity_keys('int_teams__validated', 'stg_crm__teams', 'crm/teams', ['team_id'], since) }}
+
+),
+
+scoped as (
+
+    select period_grain, period_start from holding_periods
+    union
+    select period_grain, period_start from next_periods
+    union
+    select period_grain, period_start from trailing_periods
+    union
+    select
+        period_grain,
+        period_start
+    from all_periods
+    where exists (select 1 from people_changed)
+
+)
+
+-- only periods that exist (hold an event or a plan row), as on a full build
+select
+    all_periods.period_grain,
+    all_periods.period_start,
+    all_periods.period_end
+from all_periods
+inner join scoped
+    on all_periods.period_grain = scoped.period_grain and all_periods.period_start = scoped.period_start

@@ -1,0 +1,141 @@
+"""What a dbt build must recompute: the run's partition window and what changed since the
+last build that succeeded.
+
+`raw._run_scope` (one row) is read by the incremental dbt models (macros/run_scope.sql):
+- `window_start`/`window_end`: the Dagster partition window (days, end exclusive); its days
+  are always recomputed, a backfill of a date range is one window;
+- `changed_since`: start of the last dbt build, which succeeded; rows loaded, rejected or
+  released after it are "changed" and every day they touch (in any of their versions) is
+  recomputed. Null means "recompute everything": the first build, `--full-refresh`, a
+  build after a failed one, or a plan or model change (a new plan sha or dbt project
+  fingerprint);
+- `full_refresh`: the run rebuilds every incremental model from raw.
+
+It is a table, not `dbt --vars`: a var whose value changes every night makes dbt re-parse
+the whole project on every run. `raw._dbt_builds` keeps one row per build (start, end,
+success, plan sha, project fingerprint) so the next run knows where to start from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import duckdb
+
+from ingestion.landing import RAW_SCHEMA, ensure_raw_schema
+
+
+@dataclass(frozen=True)
+class RunScope:
+    run_id: str
+    window_start: date
+    window_end: date  # exclusive
+    changed_since: datetime | None
+    full_refresh: bool
+    reason: str  # why the run is incremental or full, for logs and metadata
+
+    @property
+    def incremental(self) -> bool:
+        return self.changed_since is not None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # UTC, as raw load times
+
+
+def ensure_scope_tables(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_raw_schema(con)
+    con.execute(
+        f"""
+        create table if not exists {RAW_SCHEMA}._run_scope (
+            run_id varchar not null,
+            window_start date not null,
+            window_end date not null,
+            changed_since timestamp,
+            full_refresh boolean not null,
+            recorded_at timestamp not null
+        )"""
+    )
+    con.execute(
+        f"""
+        create table if not exists {RAW_SCHEMA}._dbt_builds (
+            run_id varchar not null,
+            started_at timestamp not null,
+            finished_at timestamp,
+            succeeded boolean not null,
+            full_refresh boolean not null,
+            plan_sha256 varchar,
+            project_fingerprint varchar,
+            window_start date,
+            window_end date
+        )"""
+    )
+
+
+def record_run_scope(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    window_start: date,
+    window_end: date,
+    *,
+    full_refresh: bool = False,
+    plan_sha256: str | None = None,
+    project_fingerprint: str | None = None,
+) -> RunScope:
+    """Write the scope of this build and open its row in raw._dbt_builds."""
+    if window_end <= window_start:
+        raise ValueError(f"empty partition window: {window_start} .. {window_end} (end is exclusive)")
+    ensure_scope_tables(con)
+    last = con.execute(
+        f"""
+        select started_at, plan_sha256, project_fingerprint, succeeded
+        from {RAW_SCHEMA}._dbt_builds
+        order by started_at desc
+        limit 1"""
+    ).fetchone()
+    if full_refresh:
+        since, reason = None, "full refresh requested"
+    elif last is None:
+        since, reason = None, "first build"
+    elif not last[3]:
+        # A failed build may have left some incremental tables a step ahead of others:
+        # rebuilding is the one recovery that needs no bookkeeping of partial states.
+        since, reason = None, "the last build did not succeed"
+    elif plan_sha256 and last[1] and last[1] != plan_sha256:
+        since, reason = None, "plan changed since the last build"
+    elif project_fingerprint and last[2] and last[2] != project_fingerprint:
+        since, reason = None, "dbt models changed since the last build"
+    else:
+        since, reason = last[0], f"rows changed since {last[0]:%Y-%m-%d %H:%M:%S} UTC"
+    started = _now()
+    con.execute("begin transaction")
+    con.execute(f"delete from {RAW_SCHEMA}._run_scope")
+    con.execute(
+        f"insert into {RAW_SCHEMA}._run_scope values (?, ?, ?, ?, ?, ?)",
+        [run_id, window_start, window_end, since, full_refresh or since is None, started],
+    )
+    con.execute(
+        f"insert into {RAW_SCHEMA}._dbt_builds values (?, ?, null, false, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            started,
+            full_refresh or since is None,
+            plan_sha256,
+            project_fingerprint,
+            window_start,
+            window_end,
+        ],
+    )
+    con.execute("commit")
+    return RunScope(run_id, window_start, window_end, since, full_refresh or since is None, reason)
+
+
+def record_build_end(con: duckdb.DuckDBPyConnection, run_id: str, succeeded: bool) -> None:
+    """Close this run's build row; only a successful build moves the next run's start."""
+    ensure_scope_tables(con)
+    con.execute(
+        f"update {RAW_SCHEMA}._dbt_builds set finished_at = ?, succeeded = ? "
+        "where run_id = ? and finished_at is null",
+        [_now(), succeeded, run_id],
+    )

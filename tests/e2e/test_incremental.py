@@ -1,0 +1,231 @@
+"""Incremental runs give the same marts as a full rebuild.
+
+A generated company runs once (a full build), then receives one more day of orders plus
+late changes that move rows between days and reps (an old order cancelled, an old order
+handed to another rep, a back-dated order, a late return, an account moved to a new
+market). The incremental run recomputes only the partition's day and the days those
+changes touch; a --full-refresh run afterwards must publish exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.demo.generator import generate_company
+from ingestion.demo.next_day import append_next_day
+from tests.conftest import Company, make_company
+
+pytestmark = pytest.mark.slow
+
+AS_OF = date(2026, 11, 20)
+NEXT_DAY = date(2026, 11, 21)
+# Columns that say which run wrote a row, not what it says.
+RUN_COLUMNS = {"run_id", "built_at", "computed_at", "published_at", "source_batches", "_changed_at"}
+MARTS = (
+    "fct_order_lines",
+    "kpi_rep_period",
+    "kpi_rep_channel_period",
+    "scorecard_rep_period",
+    "scorecard_team_period",
+    "scorecard_region_period",
+    "scorecard_company_period",
+    "bonus_rep_period",
+    "review_sheet_rep_period",
+    "target_recommendations",
+)
+
+
+def _late_changes(landing: Path) -> None:
+    """Files of the next night that rewrite history (new file names, contract columns)."""
+    con = duckdb.connect()
+    try:
+        orders = f"read_csv('{landing}/orders/orders/orders_{AS_OF:%Y%m%d}.csv', all_varchar = true)"
+        lines = f"read_csv('{landing}/orders/order_lines/order_lines_{AS_OF:%Y%m%d}.csv', all_varchar = true)"
+        accounts = f"read_csv('{landing}/crm/accounts/*.csv', all_varchar = true, union_by_name = true)"
+        markets = f"read_csv('{landing}/crm/markets/*.csv', all_varchar = true, union_by_name = true)"
+        late = landing / "orders/orders" / f"orders_{NEXT_DAY:%Y%m%d}_corrections.csv"
+        # the 5th completed order cancelled; the 9th handed to the rep of the 1st
+        con.execute(
+            f"""
+            copy (
+                with picked as (
+                    select *, row_number() over (order by order_id) as n
+                    from {orders} where status = 'completed' and order_date < '2026-09-01'
+                )
+                select order_id, account_id,
+                    case when n = 9 then (select rep_id from picked where n = 1) else rep_id end as rep_id,
+                    channel, order_date, currency,
+                    case when n = 5 then 'cancelled' else status end as status,
+                    '{NEXT_DAY}T01:00:00' as updated_at
+                from picked where n in (5, 9)
+                union all
+                -- a back-dated order of an existing account and rep
+                select 'SOBACK0001', account_id, rep_id, channel, '2026-03-10', currency, 'completed',
+                    '{NEXT_DAY}T01:00:00'
+                from picked where n = 20
+            ) to '{late}' (header, delimiter ',')
+            """
+        )
+        con.execute(
+            f"""
+            copy (
+                select 'OLBACK0001' as order_line_id, 'SOBACK0001' as order_id, product_id,
+                    '3' as quantity, unit_price, unit_cost, discount
+                from {lines} limit 1
+            ) to '{landing}/orders/order_lines/order_lines_{NEXT_DAY:%Y%m%d}_corrections.csv'
+            (header, delimiter ',')
+            """
+        )
+        con.execute(
+            f"""
+            copy (
+                select 'RTLATE0001' as return_id, l.order_line_id, '{NEXT_DAY}' as return_date,
+                    '1' as quantity, l.unit_price as amount
+                from {lines} as l
+                inner join {orders} as o on o.order_id = l.order_id
+                where o.status = 'completed' and o.order_date between '2026-05-01' and '2026-05-31'
+                order by l.order_line_id limit 1
+            ) to '{landing}/orders/returns/returns_{NEXT_DAY:%Y%m%d}_late.csv' (header, delimiter ',')
+            """
+        )
+        # an account with orders moves to a market flagged new (if the company has one)
+        new_market = con.execute(
+            f"select market_id from {markets} where lower(is_new_market) = 'true' limit 1"
+        ).fetchone()
+        if new_market:
+            (landing / "crm/accounts").mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"""
+                copy (
+                    select * replace ('{new_market[0]}' as market_id, '{NEXT_DAY}T02:00:00' as updated_at)
+                    from {accounts}
+                    where account_id in (select account_id from {orders} where status = 'completed')
+                    order by account_id limit 1
+                ) to '{landing}/crm/accounts/accounts_{NEXT_DAY:%Y%m%d}.csv' (header, delimiter ',')
+                """
+            )
+    finally:
+        con.close()
+
+
+def _run(company: Company, monkeypatch: pytest.MonkeyPatch, **kwargs):
+    from orchestration.runner import run_pipeline
+
+    company.use_env(monkeypatch)
+    outcome = run_pipeline(**kwargs)
+    assert outcome.success, outcome.errors
+    return outcome
+
+
+def _builds(company: Company) -> list[tuple]:
+    con = duckdb.connect(str(company.build_db), read_only=True)
+    try:
+        return con.execute(
+            "select full_refresh, succeeded, window_start, window_end "
+            "from raw._dbt_builds order by started_at"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _differences(left: Path, right: Path) -> dict[str, tuple[int, int, int]]:
+    """Per mart: (rows left, rows only left, rows only right), run columns left out."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        out = {}
+        for mart in MARTS:
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'l' "
+                    "and schema_name = 'marts' and table_name = ? order by column_index",
+                    [mart],
+                ).fetchall()
+                if c not in RUN_COLUMNS
+            ]
+            listed = ", ".join(cols)
+            total = con.execute(f"select count(*) from l.marts.{mart}").fetchone()[0]
+            only_left = con.execute(
+                f"select count(*) from (select {listed} from l.marts.{mart} except all "
+                f"select {listed} from r.marts.{mart})"
+            ).fetchone()[0]
+            only_right = con.execute(
+                f"select count(*) from (select {listed} from r.marts.{mart} except all "
+                f"select {listed} from l.marts.{mart})"
+            ).fetchone()[0]
+            out[mart] = (total, only_left, only_right)
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("incremental")
+    company = make_company(root)
+    generate_company(company.landing, scale=10_000, seed=7, as_of=AS_OF)
+    mp = pytest.MonkeyPatch()
+    try:
+        _run(company, mp, partition=AS_OF.isoformat())
+        added = append_next_day(company.landing, NEXT_DAY)
+        _late_changes(company.landing)
+        _run(company, mp, partition=NEXT_DAY.isoformat())
+        incremental = root / "incremental.duckdb"
+        shutil.copy2(company.warehouse, incremental)
+        _run(company, mp, partition=NEXT_DAY.isoformat(), full_refresh=True)
+        full = root / "full.duckdb"
+        shutil.copy2(company.warehouse, full)
+        # a backfill of a range is one run, and with nothing new it changes nothing
+        _run(company, mp, backfill=("2026-03-01", "2026-03-31"))
+        backfilled = root / "backfilled.duckdb"
+        shutil.copy2(company.warehouse, backfilled)
+    finally:
+        mp.undo()
+    return company, added, incremental, full, backfilled
+
+
+def test_runs_are_recorded_full_then_incremental(incremental_then_full):
+    company, added, *_ = incremental_then_full
+    assert added["orders/orders"] > 0
+    builds = _builds(company)
+    full_then_incremental = [(True, True), (False, True), (True, True), (False, True)]
+    assert [(full, ok) for full, ok, *_ in builds] == full_then_incremental
+    assert builds[1][2:] == (NEXT_DAY, date(2026, 11, 22))
+    assert builds[3][2:] == (date(2026, 3, 1), date(2026, 4, 1))  # the backfill: one window
+    # the backfill recomputed its 31 days and nothing else had changed
+    con = duckdb.connect(str(company.build_db), read_only=True)
+    try:
+        days = con.execute("select min(date_day), max(date_day), count(*) from intermediate.int_scope__days")
+        assert days.fetchone() == (date(2026, 3, 1), date(2026, 3, 31), 31)
+        assert con.execute("select count(*) from intermediate.int_scope__orders").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_incremental_run_equals_full_refresh(incremental_then_full):
+    _, _, incremental, full, _ = incremental_then_full
+    differences = _differences(incremental, full)
+    assert all(total > 0 for total, _, _ in differences.values()), differences
+    assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
+
+
+def test_backfill_with_nothing_new_changes_nothing(incremental_then_full):
+    _, _, _, full, backfilled = incremental_then_full
+    differences = _differences(full, backfilled)
+    assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
+
+
+def test_late_changes_reached_the_marts(incremental_then_full):
+    company, *_ = incremental_then_full
+    rows = company.query(
+        "select count(*) filter (where order_id = 'SOBACK0001'), "
+        "count(*) filter (where is_returned and returned_quantity >= 1) from marts.fct_order_lines"
+    )[0]
+    assert rows[0] == 1 and rows[1] >= 1
