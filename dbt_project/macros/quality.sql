@@ -5,13 +5,21 @@
     Incremental (macros/run_scope.sql): a run re-ranks only the keys whose content changed
     since the last successful build, over every version of those keys, and stamps them
     with `_changed_at` for the models downstream. -#}
-{% macro latest_valid_rows(staging_model, entity, key_columns, order_by=none) -%}
+{% macro latest_valid_rows(staging_model, entity, key_columns, order_by=none, ref_id=none, days=none) -%}
+{#- `ref_id`, `days`: what int_scope__replaced keeps of a replaced version (the row it
+    hangs on, the days it counted on) -#}
 {%- set keys = "['" ~ key_columns | join("', '") ~ "']" -%}
+{%- set replaced_args = "'" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ", "
+    ~ ((ref_id | tojson) if ref_id else 'none') ~ ", " ~ ((days | tojson) if days else 'none') -%}
 {{ config(
     materialized=scoped_materialization(),
     incremental_strategy='append',
-    pre_hook="{{ delete_changed_keys('" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ") }}",
+    pre_hook=[
+        "{{ record_replaced_keys(" ~ replaced_args ~ ") }}",
+        "{{ delete_changed_keys('" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ") }}",
+    ],
 ) }}
+{%- set replaced = ref('int_scope__replaced') -%}
 {%- set scope = run_scope() -%}
 with
 

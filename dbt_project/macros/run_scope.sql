@@ -91,7 +91,35 @@
     ) }}
 {%- endmacro %}
 
-{#- pre_hook of a validated model: drop the current version of every changed key. -#}
+{#- pre_hooks of a validated model: keep where the current version of every changed key
+    was (int_scope__replaced: its key, `ref_id` and each of `days`), then drop it. -#}
+{% macro record_replaced_keys(staging_model, entity, key_columns, ref_id, days) -%}
+    {%- if is_incremental() and scoped() -%}
+        insert into {{ ref('int_scope__replaced') }} (entity, record_key, ref_id, date_day)
+        {% for day in (days or ['null']) -%}
+            select
+                '{{ entity }}',
+                {% for key in key_columns -%}
+                    cast(current_rows.{{ key }} as {{ dbt.type_string() }}){% if not loop.last %} || '|' || {% endif %}
+                {%- endfor %},
+                cast({{ ref_id or 'null' }} as {{ dbt.type_string() }}),
+                cast({{ day }} as date)
+            from {{ this }} as current_rows
+            where exists (
+                select 1
+                from ({{ changed_keys(staging_model, entity, key_columns, run_scope()) }}) as changed
+                where
+                    {% for key in key_columns -%}
+                        changed.{{ key }} = current_rows.{{ key }}{% if not loop.last %} and {% endif %}
+                    {%- endfor %}
+            )
+            {% if not loop.last %}union all{% endif %}
+        {% endfor -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro delete_changed_keys(staging_model, entity, key_columns) -%}
     {%- if is_incremental() and scoped() -%}
         delete from {{ this }} as current_rows
@@ -183,17 +211,6 @@
     {%- else -%}
         1 = 1
     {%- endif -%}
-{%- endmacro %}
-
-{#- Keys of an entity changed since `since`: (re)built by this run or an earlier failed one
-    (`_changed_at`), or judged since then (a reject, which may have removed the key, or a
-    release). -#}
-{% macro changed_entity_keys(validated_model, staging_model, entity, key_columns, since) -%}
-    select {{ key_columns | join(', ') }}
-    from {{ ref(validated_model) }}
-    where _changed_at > {{ since }}
-    union
-    {{ judged_keys(staging_model, entity, key_columns, since) }}
 {%- endmacro %}
 
 {#- Keys with a row rejected or released since `since`. -#}

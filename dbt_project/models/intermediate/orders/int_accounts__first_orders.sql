@@ -3,7 +3,8 @@
 -- the first order day it replaces (previous_first_order_date), so int_scope__days can
 -- recompute both the day that lost the new customer and the day that won it.
 -- depends_on: {{ ref('int_scope__orders') }}
--- depends_on: {{ ref('stg_orders__orders') }}
+-- depends_on: {{ ref('int_scope__replaced') }}
+-- depends_on: {{ ref('int_orders__validated') }}
 {{ config(
     materialized=scoped_materialization(),
     incremental_strategy='delete+insert',
@@ -16,11 +17,14 @@ with
 {% if is_incremental() and scoped() -%}
 affected_accounts as (
 
-    -- every account any version of a changed order belonged to
-    select distinct orders.account_id
-    from {{ ref('stg_orders__orders') }} as orders
+    -- the account each order in scope belongs to now, or belonged to before this run
+    select orders.account_id
+    from {{ ref('int_orders__validated') }} as orders
     inner join {{ ref('int_scope__orders') }} as changed on orders.order_id = changed.order_id
-    where orders.account_id is not null
+    union
+    select ref_id as account_id
+    from {{ ref('int_scope__replaced') }}
+    where entity = 'orders/orders' and ref_id is not null
 
 ),
 

@@ -18,7 +18,16 @@ account_orders as (
         order_id,
         order_date
     from {{ ref('int_order_lines__credited') }}
-    where order_status = 'completed'
+    where
+        order_status = 'completed'
+        {%- if is_incremental() and scoped() %}
+            -- only the 12 months before the periods in scope
+            and order_date > (
+                select cast({{ dbt.dateadd('month', -12, 'min(period_end)') }} as date)
+                from {{ ref('int_scope__periods') }}
+            )
+            and order_date <= (select max(period_end) from {{ ref('int_scope__periods') }})
+        {%- endif %}
 
 ),
 

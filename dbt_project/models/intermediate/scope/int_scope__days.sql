@@ -1,30 +1,25 @@
--- depends_on: {{ ref('int_scope__orders') }}
 -- The days this run recomputes (macros/run_scope.sql): the partition window, plus every
--- day any version of a changed row falls on, so a row that moved day or rep, or was
--- rejected or released, leaves no stale sum behind. Empty of changes on a full build.
+-- day a changed row counts on now (its current version, `_changed_at`) or counted on
+-- before (int_scope__replaced), the days of the orders in int_scope__orders and of their
+-- lines' returns, and the old and new day of an account's first order that moved.
+-- No changes on a full build (everything is rebuilt).
 {{ config(materialized='table') }}
 {%- set scope = run_scope() -%}
 {#- On a full build nothing counts as changed: no row is newer than the year 9999. -#}
 {%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
-{#- (validated model, staging model, entity, key columns, day expressions) -#}
+{#- (validated model, day expressions) of the entities with a day of their own -#}
 {%- set day_entities = [
-    ('int_returns__validated', 'stg_orders__returns', 'orders/returns', ['return_id'], ['return_date']),
-    ('int_survey_responses__validated', 'stg_surveys__responses', 'surveys/responses', ['response_id'],
-        ['cast(submitted_at as date)']),
-    ('int_complaints__validated', 'stg_surveys__complaints', 'surveys/complaints', ['complaint_id'],
-        ['cast(opened_at as date)']),
-    ('int_activities__validated', 'stg_crm__activities', 'crm/activities', ['activity_id'],
-        ['cast(activity_at as date)']),
-    ('int_leads__validated', 'stg_crm__leads', 'crm/leads', ['lead_id'], ['cast(created_at as date)']),
-    ('int_opportunities__validated', 'stg_crm__opportunities', 'crm/opportunities', ['opportunity_id'],
-        ['cast(created_at as date)', 'close_date']),
-    ('int_training__validated', 'stg_hr__training', 'hr/training', ['training_id'], ['cast(completed_at as date)']),
-    ('int_violations__validated', 'stg_hr__violations', 'hr/violations', ['violation_id'], ['cast(occurred_at as date)']),
-    ('int_reviews_360__validated', 'stg_surveys__reviews_360', 'surveys/reviews_360', ['review_id'], ['period_start']),
-    ('int_targets__validated', 'stg_plans__targets', 'plans/targets', ['rep_id', 'kpi_code', 'period_grain', 'period_start'],
-        ['period_start']),
-    ('int_base_bonus__validated', 'stg_plans__base_bonus', 'plans/base_bonus', ['rep_id', 'period_grain', 'period_start'],
-        ['period_start']),
+    ('int_returns__validated', ['return_date']),
+    ('int_survey_responses__validated', ['cast(submitted_at as date)']),
+    ('int_complaints__validated', ['cast(opened_at as date)']),
+    ('int_activities__validated', ['cast(activity_at as date)']),
+    ('int_leads__validated', ['cast(created_at as date)']),
+    ('int_opportunities__validated', ['cast(created_at as date)', 'close_date']),
+    ('int_training__validated', ['cast(completed_at as date)']),
+    ('int_violations__validated', ['cast(occurred_at as date)']),
+    ('int_reviews_360__validated', ['period_start']),
+    ('int_targets__validated', ['period_start']),
+    ('int_base_bonus__validated', ['period_start']),
 ] -%}
 
 with
@@ -45,38 +40,39 @@ window_days as (
 
 changed_days as (
 
-    -- every version of a changed order
     select orders.order_date as date_day
-    from {{ ref('stg_orders__orders') }} as orders
+    from {{ ref('int_orders__validated') }} as orders
     inner join {{ ref('int_scope__orders') }} as changed_orders on orders.order_id = changed_orders.order_id
     union
-    -- returns of the lines of changed orders (their rep, status or cost may have moved)
+    -- returns of the lines of those orders (their rep, status or cost may have moved)
     select returns.return_date as date_day
     from {{ ref('int_returns__validated') }} as returns
     inner join {{ ref('int_order_lines__validated') }} as lines on returns.order_line_id = lines.order_line_id
     inner join {{ ref('int_scope__orders') }} as changed_orders on lines.order_id = changed_orders.order_id
     union
-    -- the day an account's new customer moved from, and the day it moved to
+    -- where replaced versions counted
+    select date_day
+    from {{ ref('int_scope__replaced') }}
+    union
+    -- the day an account's new customer moved from, and the day it moved to (a first
+    -- order that moved within a day is a changed order of that day, in scope above)
     select first_order_date as date_day
     from {{ ref('int_accounts__first_orders') }}
-    where _changed_at > {{ since }}
+    where
+        _changed_at > {{ since }}
+        and (first_order_date <> previous_first_order_date or previous_first_order_date is null)
     union
     select previous_first_order_date as date_day
     from {{ ref('int_accounts__first_orders') }}
-    where _changed_at > {{ since }}
-    {%- for validated, staging, entity, keys, days in day_entities %}
+    where
+        _changed_at > {{ since }}
+        and (first_order_date <> previous_first_order_date or first_order_date is null)
+    {%- for validated, days in day_entities %}
         {%- for day in days %}
     union
     select {{ day }} as date_day
-    from {{ ref(staging) }} as staged
-    where exists (
-        select 1
-        from ({{ changed_entity_keys(validated, staging, entity, keys, since) }}) as changed
-        where
-            {% for key in keys -%}
-                changed.{{ key }} = staged.{{ key }}{% if not loop.last %} and {% endif %}
-            {%- endfor %}
-    )
+    from {{ ref(validated) }}
+    where _changed_at > {{ since }}
         {%- endfor %}
     {%- endfor %}
 

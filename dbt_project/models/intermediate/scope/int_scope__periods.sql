@@ -57,9 +57,17 @@ trailing_periods as (
 
 people_changed as (
 
-    {{ changed_entity_keys('int_reps__validated', 'stg_crm__reps', 'crm/reps', ['rep_id'], since) }}
+    select rep_id as person_key
+    from {{ ref('int_reps__validated') }}
+    where _changed_at > {{ since }}
     union
-    {{ changed_entity_keys('int_teams__validated', 'stg_crm__teams', 'crm/teams', ['team_id'], since) }}
+    select team_id as person_key
+    from {{ ref('int_teams__validated') }}
+    where _changed_at > {{ since }}
+    union
+    select record_key as person_key
+    from {{ ref('int_scope__replaced') }}
+    where entity in ('crm/reps', 'crm/teams')
 
 ),
 

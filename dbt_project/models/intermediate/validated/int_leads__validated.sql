@@ -1,1 +1,1 @@
-{{ latest_valid_rows('stg_crm__leads', 'crm/leads', ['lead_id']) }}
+{{ latest_valid_rows('stg_crm__leads', 'crm/leads', ['lead_id'], days=['cast(created_at as date)']) }}
