@@ -5,11 +5,18 @@ published file, which is written beside itself under a temporary name and rename
 the old one in one step: a reader holding the old file keeps a consistent snapshot, a
 new reader sees the new one, nobody ever sees half of a run, and no reader's lock can
 stop the writer.
+
+After an incremental dbt build (docs/scaling.md), when the published file is the one the
+previous build published, the new file starts as a copy of it and only the rows that
+build replaced are swapped in the large marts (the orders of int_scope__orders, the
+periods of int_scope__periods); every other mart is copied whole. Row counts must then
+equal the build's, or the file is written from scratch.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +24,18 @@ from pathlib import Path
 import duckdb
 
 MARTS_SCHEMA = "marts"
+# Marts an incremental build changes only in part: what identifies the rows it replaced.
+PARTIAL_MARTS = {
+    "fct_order_lines": "orders",
+    "kpi_rep_period": "periods",
+    "scorecard_rep_period": "periods",
+    "kpi_rep_channel_period": "periods",
+}
+_REPLACED = {
+    "orders": "order_id in (select order_id from build.intermediate.int_scope__orders)",
+    "periods": "exists (select 1 from build.intermediate.int_scope__periods as s "
+    "where s.period_grain = m.period_grain and s.period_start = m.period_start)",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,50 @@ def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResul
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    try:
+        counts = None
+        if _previous_publish_is_current(build_db, warehouse):
+            shutil.copyfile(warehouse, tmp)
+            counts = _write_marts(build_db, tmp, run_id, partial=True)
+            if counts is None:  # counts did not reconcile: start again from scratch
+                tmp.unlink(missing_ok=True)
+        if counts is None:
+            counts = _write_marts(build_db, tmp, run_id, partial=False)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, warehouse)
+    return PublishResult(warehouse, counts)
+
+
+def _previous_publish_is_current(build_db: Path, warehouse: Path) -> bool:
+    """The build is incremental and the published file is what its predecessor published."""
+    if not warehouse.exists():
+        return False
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{_sql_path(build_db)}' as build (read_only)")
+        con.execute(f"attach '{_sql_path(warehouse)}' as published (read_only)")
+        previous = con.execute(
+            """
+            select b.run_id
+            from build.raw._run_scope as s
+            inner join build.raw._dbt_builds as b on b.started_at = s.changed_since and b.succeeded
+            where not s.full_refresh
+            """
+        ).fetchone()
+        published = con.execute(f"select run_id from published.{MARTS_SCHEMA}._publish_info").fetchone()
+        return previous is not None and published is not None and previous[0] == published[0]
+    except duckdb.Error:  # an older build or published file without these tables
+        return False
+    finally:
+        con.close()
+
+
+def _write_marts(build_db: Path, target: Path, run_id: str, *, partial: bool) -> dict[str, int] | None:
+    """Write the build's marts into `target`; None if a partial write did not reconcile."""
     counts: dict[str, int] = {}
     con = duckdb.connect()
     try:
@@ -45,30 +108,44 @@ def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResul
         ]
         if not tables:
             raise RuntimeError(f"{build_db}: no tables in schema {MARTS_SCHEMA}, nothing to publish")
-        con.execute(f"attach '{_sql_path(tmp)}' as published")
-        con.execute(f"create schema published.{MARTS_SCHEMA}")
+        con.execute(f"attach '{_sql_path(target)}' as published")
+        con.execute("begin transaction")
+        con.execute(f"create schema if not exists published.{MARTS_SCHEMA}")
+        existing = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'published' and table_schema = ?",
+                [MARTS_SCHEMA],
+            ).fetchall()
+        }
+        for table in existing - set(tables) - {"_publish_info"}:  # a mart the project dropped
+            con.execute(f"drop table published.{MARTS_SCHEMA}.{table}")
         for table in tables:
-            con.execute(
-                f"create table published.{MARTS_SCHEMA}.{table} as select * from build.{MARTS_SCHEMA}.{table}"
-            )
-            counts[table] = con.execute(f"select count(*) from published.{MARTS_SCHEMA}.{table}").fetchone()[
-                0
-            ]
+            source, dest = f"build.{MARTS_SCHEMA}.{table}", f"published.{MARTS_SCHEMA}.{table}"
+            if partial and table in PARTIAL_MARTS and table in existing:
+                replaced = _REPLACED[PARTIAL_MARTS[table]]
+                con.execute(f"delete from {dest} as m where {replaced}")
+                con.execute(f"insert into {dest} by name select * from {source} as m where {replaced}")
+                built = con.execute(f"select count(*) from {source}").fetchone()[0]
+            else:
+                con.execute(f"create or replace table {dest} as select * from {source}")
+                built = None
+            counts[table] = con.execute(f"select count(*) from {dest}").fetchone()[0]
+            if built is not None and built != counts[table]:
+                con.execute("rollback")
+                return None
+        con.execute(f"drop table if exists published.{MARTS_SCHEMA}._publish_info")
         con.execute(
             f"create table published.{MARTS_SCHEMA}._publish_info as select "
-            "? as run_id, ? as published_at, ? as tables",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), len(tables)],
+            "? as run_id, ? as published_at, ? as tables, ? as mode",
+            [run_id, datetime.now(UTC).replace(tzinfo=None), len(tables), "partial" if partial else "full"],
         )
+        con.execute("commit")
         con.execute("detach published")
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
         con.close()
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, warehouse)
-    return PublishResult(warehouse, counts)
+    return counts
 
 
 def _sql_path(path: Path) -> str:

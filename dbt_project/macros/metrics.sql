@@ -21,3 +21,17 @@
     {%- endfor -%}
     {%- do return(metrics) -%}
 {%- endmacro %}
+
+{#- Storage type of a rep measure: 64-bit. Sums in DuckDB widen to 128-bit types (HUGEINT,
+    DECIMAL(38, x)), which a table scan reads back far slower than 64-bit ones (measured
+    ~0.3 s vs ~1 ms per column of 375k rows); the values fit easily. -#}
+{% macro rep_metric_type(metric) -%}
+    {%- if metric in ('line_revenue', 'line_cost', 'new_market_line_revenue', 'return_amount', 'return_cost',
+        'new_market_return_amount') -%}
+        decimal(18, 2)
+    {%- elif metric == 'training_hours' -%}
+        decimal(18, 6)
+    {%- else -%}
+        {{ dbt.type_bigint() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -59,22 +59,35 @@
     row rejected or released since then. -#}
 {% macro changed_keys(staging_model, entity, key_columns, scope) -%}
     {%- set since = scope_timestamp(scope.changed_since) -%}
-    select distinct
-        {%- for key in key_columns %}
-            staged.{{ key }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ ref(staging_model) }} as staged
-    where
-        staged._loaded_at > {{ since }}
-        and not exists (
-            select 1
-            from {{ this }} as current_rows
-            where
-                current_rows._row_hash = staged._row_hash
+    {%- set keys = key_columns | join(', ') -%}
+    {#- the (key, row hash) pairs loaded since: few, so they are the join's build side -#}
+    select distinct {{ keys }}
+    from (
+        select
+            {{ keys }},
+            _row_hash
+        from {{ ref(staging_model) }}
+        where _loaded_at > {{ since }}
+        except
+        select
+            {%- for key in key_columns %}
+                current_rows.{{ key }},
+            {%- endfor %}
+            current_rows._row_hash
+        from {{ this }} as current_rows
+        inner join (
+            select
+                {{ keys }},
+                _row_hash
+            from {{ ref(staging_model) }}
+            where _loaded_at > {{ since }}
+        ) as loaded
+            on
+                current_rows._row_hash = loaded._row_hash
                 {%- for key in key_columns %}
-                    and current_rows.{{ key }} = staged.{{ key }}
+                    and current_rows.{{ key }} = loaded.{{ key }}
                 {%- endfor %}
-        )
+    ) as new_versions
     union
     {{ judged_keys(staging_model, entity, key_columns, since) }}
 {%- endmacro %}
@@ -215,6 +228,9 @@
 
 {#- Keys with a row rejected or released since `since`. -#}
 {% macro judged_keys(staging_model, entity, key_columns, since) -%}
+    {#- Rows of earlier batches judged since `since`: released rejects (a late parent), or
+        a reject recorded later for an old row. A new batch's own rejects are new rows,
+        found above. Usually none: the staging scan below is then skipped. -#}
     select
         {%- for key in key_columns %}
             staged.{{ key }}{% if not loop.last %},{% endif %}
@@ -222,16 +238,23 @@
     from {{ ref(staging_model) }} as staged
     inner join (
         select
-            batch_id,
-            row_number
-        from {{ source('quality', 'rejected_rows') }}
-        where entity = '{{ entity }}' and rejected_at > {{ since }}
-        union all
-        select
-            batch_id,
-            row_number
-        from {{ source('quality', 'reject_resolutions') }}
-        where entity = '{{ entity }}' and resolved_at > {{ since }}
+            judged_rows.batch_id,
+            judged_rows.row_number
+        from (
+            select
+                batch_id,
+                row_number
+            from {{ source('quality', 'rejected_rows') }}
+            where entity = '{{ entity }}' and rejected_at > {{ since }}
+            union all
+            select
+                batch_id,
+                row_number
+            from {{ source('quality', 'reject_resolutions') }}
+            where entity = '{{ entity }}' and resolved_at > {{ since }}
+        ) as judged_rows
+        inner join {{ source('control', 'batches') }} as batches
+            on judged_rows.batch_id = batches.batch_id and batches.loaded_at <= {{ since }}
     ) as judged
         on staged._batch_id = judged.batch_id and staged._row_number = judged.row_number
 {%- endmacro %}

@@ -177,9 +177,11 @@ def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
         added = append_next_day(company.landing, NEXT_DAY)
         _late_changes(company.landing)
         _run(company, mp, partition=NEXT_DAY.isoformat())
+        publish_modes = [company.query("select mode from marts._publish_info")[0][0]]
         incremental = root / "incremental.duckdb"
         shutil.copy2(company.warehouse, incremental)
         _run(company, mp, partition=NEXT_DAY.isoformat(), full_refresh=True)
+        publish_modes.append(company.query("select mode from marts._publish_info")[0][0])
         full = root / "full.duckdb"
         shutil.copy2(company.warehouse, full)
         # a backfill of a range is one run, and with nothing new it changes nothing
@@ -188,7 +190,7 @@ def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
         shutil.copy2(company.warehouse, backfilled)
     finally:
         mp.undo()
-    return company, added, incremental, full, backfilled
+    return company, added, incremental, full, backfilled, publish_modes
 
 
 def test_runs_are_recorded_full_then_incremental(incremental_then_full):
@@ -210,14 +212,16 @@ def test_runs_are_recorded_full_then_incremental(incremental_then_full):
 
 
 def test_incremental_run_equals_full_refresh(incremental_then_full):
-    _, _, incremental, full, _ = incremental_then_full
+    _, _, incremental, full, _, publish_modes = incremental_then_full
+    # the incremental run swapped only the replaced rows into the published file
+    assert publish_modes == ["partial", "full"]
     differences = _differences(incremental, full)
     assert all(total > 0 for total, _, _ in differences.values()), differences
     assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
 
 
 def test_backfill_with_nothing_new_changes_nothing(incremental_then_full):
-    _, _, _, full, backfilled = incremental_then_full
+    _, _, _, full, backfilled, _ = incremental_then_full
     differences = _differences(full, backfilled)
     assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
 

@@ -93,12 +93,13 @@ select
     order_status,
     currency,
     product_id,
-    quantity,
-    unit_cost,
-    fx_rate,
-    round(net_amount, 2) as net_amount,
-    round(net_amount * fx_rate, 2) as net_amount_base,
-    round(cost_amount * fx_rate, 2) as cost_base,
+    -- stored as 64-bit decimals (macros/metrics.sql, rep_metric_type: 128-bit columns scan slowly)
+    cast(quantity as decimal(18, 6)) as quantity,
+    cast(unit_cost as decimal(18, 6)) as unit_cost,
+    cast(fx_rate as decimal(18, 6)) as fx_rate,
+    cast(round(net_amount, 2) as decimal(18, 2)) as net_amount,
+    cast(round(net_amount * fx_rate, 2) as decimal(18, 2)) as net_amount_base,
+    cast(round(cost_amount * fx_rate, 2) as decimal(18, 2)) as cost_base,
     order_batch_id,
     line_batch_id
 from converted

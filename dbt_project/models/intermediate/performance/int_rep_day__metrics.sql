@@ -187,7 +187,7 @@ select
     rep_id,
     date_day,
     {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{% if not loop.last %},{% endif %}
+        cast(sum({{ metric }}) as {{ rep_metric_type(metric) }}) as {{ metric }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from all_parts
 where rep_id is not null and date_day is not null

@@ -59,9 +59,9 @@ select
     coalesce(day_sums.period_start, new_customers.period_start) as period_start,
     coalesce(day_sums.period_end, new_customers.period_end) as period_end,
     {%- for metric in metrics %}
-        coalesce(day_sums.{{ metric }}, 0) as {{ metric }},
+        cast(coalesce(day_sums.{{ metric }}, 0) as {{ rep_metric_type(metric) }}) as {{ metric }},
     {%- endfor %}
-    coalesce(new_customers.new_customers, 0) as new_customers
+    cast(coalesce(new_customers.new_customers, 0) as {{ dbt.type_bigint() }}) as new_customers
 from day_sums
 full outer join new_customers
     on

@@ -33,6 +33,7 @@ account_orders as (
 
 periods as (
 
+    -- periods that have started (a period of future targets has no purchases to rate)
     {%- if is_incremental() and scoped() %}
         select
             period_grain,
@@ -46,6 +47,7 @@ periods as (
             period_end
         from {{ ref('int_calendar__date_periods') }}
     {%- endif %}
+    where period_start <= (select max(order_date) from {{ ref('int_order_lines__credited') }})
 
 ),
 
