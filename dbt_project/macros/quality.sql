@@ -2,42 +2,80 @@
     A later version of a key (newer `order_by`, then later load) supersedes the earlier one;
     rejected rows are listed in int_quality__row_rejects and kept out here (a row without
     its key is rejected there as missing_key, so the key filter below drops nothing silently).
-    Incremental (macros/run_scope.sql): a run re-ranks only the keys whose content changed
-    since the last successful build, over every version of those keys, and stamps them
-    with `_changed_at` for the models downstream. -#}
+
+    Incremental (macros/run_scope.sql): a run ranks, for each key whose content changed
+    since the last successful build, its current version against the rows loaded since
+    then (the current version already beat every older one), and appends the winner
+    stamped with `_changed_at`; the post-hooks then keep where the versions it replaced
+    were (int_scope__replaced) and delete them. A key with a row judged since then (a
+    released or later reject) is ranked over all its versions instead.
+    `ref_id`, `days`: what int_scope__replaced keeps of a replaced version (the row it
+    hangs on, the days it counted on). -#}
 {% macro latest_valid_rows(staging_model, entity, key_columns, order_by=none, ref_id=none, days=none) -%}
-{#- `ref_id`, `days`: what int_scope__replaced keeps of a replaced version (the row it
-    hangs on, the days it counted on) -#}
 {%- set keys = "['" ~ key_columns | join("', '") ~ "']" -%}
 {%- set replaced_args = "'" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ", "
     ~ ((ref_id | tojson) if ref_id else 'none') ~ ", " ~ ((days | tojson) if days else 'none') -%}
 {{ config(
     materialized=scoped_materialization(),
     incremental_strategy='append',
-    pre_hook=[
+    pre_hook="{{ delete_all_rows_unless_scoped() }}",
+    post_hook=[
         "{{ record_replaced_keys(" ~ replaced_args ~ ") }}",
-        "{{ delete_changed_keys('" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ") }}",
+        "{{ delete_replaced_versions('" ~ staging_model ~ "', '" ~ entity ~ "', " ~ keys ~ ") }}",
     ],
 ) }}
 {%- set replaced = ref('int_scope__replaced') -%}
 {%- set scope = run_scope() -%}
+{%- set key_match = [] -%}
+{%- for key in key_columns -%}{%- do key_match.append('changed.' ~ key ~ ' = candidate.' ~ key) -%}{%- endfor %}
 with
+
+{% if is_incremental() and scoped() -%}
+{%- set since = scope_timestamp(scope.changed_since) -%}
+{%- set columns = adapter.get_columns_in_relation(ref(staging_model)) | map(attribute='name') | list
+    if execute else [] -%}
+new_versions as materialized (
+
+    {{ new_version_keys(staging_model, key_columns, since) }}
+
+),
+
+judged as materialized (
+
+    {{ judged_keys(staging_model, entity, key_columns, since) }}
+
+),
 
 staged as (
 
-    select * from {{ ref(staging_model) }} as staged_rows
-    {%- if is_incremental() and scoped() %}
-        where exists (
-            select 1
-            from ({{ changed_keys(staging_model, entity, key_columns, scope) }}) as changed
-            where
-                {% for key in key_columns -%}
-                    changed.{{ key }} = staged_rows.{{ key }}{% if not loop.last %} and {% endif %}
-                {%- endfor %}
-        )
-    {%- endif %}
+    -- rows loaded since the last build, of keys with a new version
+    select {{ columns | join(', ') }}
+    from {{ ref(staging_model) }} as candidate
+    where
+        candidate._loaded_at > {{ since }}
+        and exists (select 1 from new_versions as changed where {{ key_match | join(' and ') }})
+    union all
+    -- their current versions
+    select
+        {%- for column in columns %}
+            candidate.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ this }} as candidate
+    where exists (select 1 from new_versions as changed where {{ key_match | join(' and ') }})
+    union all
+    -- every version of a key with a judged row
+    select {{ columns | join(', ') }}
+    from {{ ref(staging_model) }} as candidate
+    where exists (select 1 from judged as changed where {{ key_match | join(' and ') }})
 
 ),
+{%- else %}
+staged as (
+
+    select * from {{ ref(staging_model) }}
+
+),
+{%- endif %}
 
 rejected as (
 

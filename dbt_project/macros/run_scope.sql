@@ -54,13 +54,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Keys of `staging_model` whose content changed since the last successful build: a row
-    loaded since then whose row hash is not the key's current version in {{ this }}, or a
-    row rejected or released since then. -#}
-{% macro changed_keys(staging_model, entity, key_columns, scope) -%}
-    {%- set since = scope_timestamp(scope.changed_since) -%}
+{#- Keys with a row loaded since `since` whose row hash is not the key's current
+    version in {{ this }} (a re-sent identical row changes nothing). The loaded rows are
+    few, so they are the join's build side. -#}
+{% macro new_version_keys(staging_model, key_columns, since) -%}
     {%- set keys = key_columns | join(', ') -%}
-    {#- the (key, row hash) pairs loaded since: few, so they are the join's build side -#}
     select distinct {{ keys }}
     from (
         select
@@ -87,9 +85,7 @@
                 {%- for key in key_columns %}
                     and current_rows.{{ key }} = loaded.{{ key }}
                 {%- endfor %}
-    ) as new_versions
-    union
-    {{ judged_keys(staging_model, entity, key_columns, since) }}
+    ) as new_rows
 {%- endmacro %}
 
 {#- True when this run recomputes only its scope: the last build succeeded, nothing asks
@@ -104,8 +100,29 @@
     ) }}
 {%- endmacro %}
 
-{#- pre_hooks of a validated model: keep where the current version of every changed key
-    was (int_scope__replaced: its key, `ref_id` and each of `days`), then drop it. -#}
+{#- post_hooks of a validated model, after it appended this run's versions: the rows
+    they replace are the older rows of the same keys, and every row of a judged key. -#}
+{% macro replaced_versions_filter(staging_model, entity, key_columns) -%}
+    {%- set since = scope_timestamp(run_scope().changed_since) -%}
+    {%- set stamp = changed_at(run_scope()) -%}
+    current_rows._changed_at < {{ stamp }}
+    and exists (
+        select 1
+        from (
+            select {{ key_columns | join(', ') }}
+            from {{ this }}
+            where _changed_at = {{ stamp }}
+            union
+            {{ judged_keys(staging_model, entity, key_columns, since) }}
+        ) as changed
+        where
+            {% for key in key_columns -%}
+                changed.{{ key }} = current_rows.{{ key }}{% if not loop.last %} and {% endif %}
+            {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- keep where a replaced version was: its key, `ref_id` and each of `days` -#}
 {% macro record_replaced_keys(staging_model, entity, key_columns, ref_id, days) -%}
     {%- if is_incremental() and scoped() -%}
         insert into {{ ref('int_scope__replaced') }} (entity, record_key, ref_id, date_day)
@@ -118,14 +135,7 @@
                 cast({{ ref_id or 'null' }} as {{ dbt.type_string() }}),
                 cast({{ day }} as date)
             from {{ this }} as current_rows
-            where exists (
-                select 1
-                from ({{ changed_keys(staging_model, entity, key_columns, run_scope()) }}) as changed
-                where
-                    {% for key in key_columns -%}
-                        changed.{{ key }} = current_rows.{{ key }}{% if not loop.last %} and {% endif %}
-                    {%- endfor %}
-            )
+            where {{ replaced_versions_filter(staging_model, entity, key_columns) }}
             {% if not loop.last %}union all{% endif %}
         {% endfor -%}
     {%- else -%}
@@ -133,19 +143,21 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro delete_changed_keys(staging_model, entity, key_columns) -%}
+{% macro delete_replaced_versions(staging_model, entity, key_columns) -%}
     {%- if is_incremental() and scoped() -%}
         delete from {{ this }} as current_rows
-        where exists (
-            select 1
-            from ({{ changed_keys(staging_model, entity, key_columns, run_scope()) }}) as changed
-            where
-                {% for key in key_columns -%}
-                    changed.{{ key }} = current_rows.{{ key }}{% if not loop.last %} and {% endif %}
-                {%- endfor %}
-        )
+        where {{ replaced_versions_filter(staging_model, entity, key_columns) }}
     {%- else -%}
-        {{ delete_all_rows() }}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of an incremental model on a run that is not scoped: rebuild it whole. -#}
+{% macro delete_all_rows_unless_scoped() -%}
+    {%- if is_incremental() and not scoped() -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1
     {%- endif -%}
 {%- endmacro %}
 
