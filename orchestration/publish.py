@@ -27,12 +27,15 @@ MARTS_SCHEMA = "marts"
 # Marts an incremental build changes only in part: what identifies the rows it replaced.
 PARTIAL_MARTS = {
     "fct_order_lines": "orders",
+    "fct_opportunities": "opportunities",
     "kpi_rep_period": "periods",
     "scorecard_rep_period": "periods",
     "kpi_rep_channel_period": "periods",
 }
 _REPLACED = {
     "orders": "order_id in (select order_id from build.intermediate.int_scope__orders)",
+    "opportunities": "opportunity_id in "
+    "(select opportunity_id from build.intermediate.int_scope__opportunities)",
     "periods": "exists (select 1 from build.intermediate.int_scope__periods as s "
     "where s.period_grain = m.period_grain and s.period_start = m.period_start)",
 }

@@ -270,3 +270,12 @@
     ) as judged
         on staged._batch_id = judged.batch_id and staged._row_number = judged.row_number
 {%- endmacro %}
+
+{% macro delete_scope_opportunities() -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }}
+        where opportunity_id in (select opportunity_id from {{ ref('int_scope__opportunities') }})
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}

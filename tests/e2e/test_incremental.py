@@ -28,6 +28,8 @@ NEXT_DAY = date(2026, 11, 21)
 RUN_COLUMNS = {"run_id", "built_at", "computed_at", "published_at", "source_batches", "_changed_at"}
 MARTS = (
     "fct_order_lines",
+    "fct_opportunities",
+    "dim_reps",
     "kpi_rep_period",
     "kpi_rep_channel_period",
     "scorecard_rep_period",

@@ -1,3 +1,12 @@
+-- Incremental: a run rebuilds the opportunities in int_scope__opportunities.
+-- depends_on: {{ ref('int_scope__opportunities') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_scope_opportunities() }}",
+) }}
+
 with
 
 opportunities as (
@@ -14,6 +23,9 @@ opportunities as (
         is_closed,
         is_won
     from {{ ref('int_opportunities__validated') }}
+    {%- if is_incremental() and scoped() %}
+        where opportunity_id in (select opportunity_id from {{ ref('int_scope__opportunities') }})
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,34 @@
+-- Opportunities fct_opportunities rebuilds: changed or replaced ones, and those converted
+-- at a changed FX rate (int_scope__replaced keeps a replaced rate's currency and day).
+-- Empty on a full build (everything is rebuilt).
+{{ config(materialized='table') }}
+{%- set scope = run_scope() -%}
+{#- On a full build nothing counts as changed: no row is newer than the year 9999. -#}
+{%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
+
+select opportunity_id
+from {{ ref('int_opportunities__validated') }}
+where _changed_at > {{ since }}
+union
+select record_key as opportunity_id
+from {{ ref('int_scope__replaced') }}
+where entity = 'crm/opportunities'
+union
+select opportunities.opportunity_id
+from {{ ref('int_opportunities__validated') }} as opportunities
+inner join (
+    select
+        currency,
+        rate_date
+    from {{ ref('int_fx_rates__validated') }}
+    where _changed_at > {{ since }}
+    union
+    select
+        ref_id as currency,
+        date_day as rate_date
+    from {{ ref('int_scope__replaced') }}
+    where entity = 'orders/fx_rates'
+) as rates
+    on
+        opportunities.currency = rates.currency
+        and coalesce(opportunities.close_date, cast(opportunities.created_at as date)) = rates.rate_date
