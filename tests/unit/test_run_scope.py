@@ -1,0 +1,73 @@
+"""When a dbt build may be incremental, and from when (ingestion/run_scope.py)."""
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from ingestion.run_scope import record_build_end, record_run_scope
+
+DAY, NEXT = date(2026, 3, 1), date(2026, 3, 2)
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    yield con
+    con.close()
+
+
+def _scope(con, run_id, **kwargs):
+    kwargs.setdefault("plan_sha256", "plan-a")
+    kwargs.setdefault("project_fingerprint", "models-a")
+    return record_run_scope(con, run_id, DAY, NEXT, **kwargs)
+
+
+def test_first_build_is_full(con):
+    scope = _scope(con, "r1")
+    assert scope.full_refresh and scope.changed_since is None and scope.reason == "first build"
+    assert con.execute("select count(*) from raw._run_scope").fetchone() == (1,)
+
+
+def test_after_a_successful_build_only_changes_since_its_start(con):
+    first = _scope(con, "r1")
+    record_build_end(con, "r1", succeeded=True)
+    started = con.execute("select started_at from raw._dbt_builds where run_id = 'r1'").fetchone()[0]
+    second = _scope(con, "r2")
+    assert first.full_refresh and not second.full_refresh
+    assert second.changed_since == started
+    row = con.execute(
+        "select run_id, window_start, window_end, changed_since, full_refresh from raw._run_scope"
+    )
+    assert row.fetchall() == [("r2", DAY, NEXT, started, False)]  # one row: this run's
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"full_refresh": True}, "full refresh requested"),
+        ({"plan_sha256": "plan-b"}, "plan changed since the last build"),
+        ({"project_fingerprint": "models-b"}, "dbt models changed since the last build"),
+    ],
+)
+def test_a_full_refresh_a_new_plan_or_changed_models_rebuild_everything(con, change, reason):
+    _scope(con, "r1")
+    record_build_end(con, "r1", succeeded=True)
+    scope = _scope(con, "r2", **change)
+    assert scope.full_refresh and scope.changed_since is None and scope.reason == reason
+
+
+def test_a_build_after_a_failed_one_is_full(con):
+    _scope(con, "r1")
+    record_build_end(con, "r1", succeeded=True)
+    _scope(con, "r2")
+    record_build_end(con, "r2", succeeded=False)
+    scope = _scope(con, "r3")
+    assert scope.full_refresh and scope.reason == "the last build did not succeed"
+    record_build_end(con, "r3", succeeded=True)
+    assert not _scope(con, "r4").full_refresh
+
+
+def test_an_empty_window_is_refused(con):
+    with pytest.raises(ValueError, match="empty partition window"):
+        record_run_scope(con, "r1", NEXT, DAY)
