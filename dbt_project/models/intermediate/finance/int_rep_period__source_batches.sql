@@ -13,9 +13,9 @@ with
 periods as (
 
     select
-        date_day,
-        period_grain,
-        period_start
+        all_periods.date_day,
+        all_periods.period_grain,
+        all_periods.period_start
     from {{ ref('int_calendar__date_periods') }} as all_periods
     where {{ in_scope_periods('all_periods') }}
 
@@ -28,42 +28,42 @@ dated as (
         order_date as date_day,
         order_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
-    where order_date in (select date_day from periods)
+    where order_date in (select periods.date_day from periods)
     union
     select
         rep_id,
         order_date as date_day,
         line_batch_id as batch_id
     from {{ ref('int_order_lines__credited') }}
-    where order_date in (select date_day from periods)
+    where order_date in (select periods.date_day from periods)
     union
     select
         rep_id,
         return_date as date_day,
         batch_id
     from {{ ref('int_returns__credited') }}
-    where return_date in (select date_day from periods)
+    where return_date in (select periods.date_day from periods)
     union
     select
         rep_id,
         cast(submitted_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_survey_responses__validated') }}
-    where cast(submitted_at as date) in (select date_day from periods)
+    where cast(submitted_at as date) in (select periods.date_day from periods)
     union
     select
         rep_id,
         cast(activity_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_activities__validated') }}
-    where cast(activity_at as date) in (select date_day from periods)
+    where cast(activity_at as date) in (select periods.date_day from periods)
     union
     select
         rep_id,
         cast(occurred_at as date) as date_day,
         _batch_id as batch_id
     from {{ ref('int_violations__validated') }}
-    where cast(occurred_at as date) in (select date_day from periods)
+    where cast(occurred_at as date) in (select periods.date_day from periods)
 
 ),
 
@@ -78,18 +78,18 @@ per_period as (
     inner join periods on dated.date_day = periods.date_day
     union
     select
-        rep_id,
-        period_grain,
-        period_start,
-        _batch_id as batch_id
+        targets.rep_id,
+        targets.period_grain,
+        targets.period_start,
+        targets._batch_id as batch_id
     from {{ ref('int_targets__validated') }} as targets
     where {{ in_scope_periods('targets') }}
     union
     select
-        rep_id,
-        period_grain,
-        period_start,
-        _batch_id as batch_id
+        base_bonus.rep_id,
+        base_bonus.period_grain,
+        base_bonus.period_start,
+        base_bonus._batch_id as batch_id
     from {{ ref('int_base_bonus__validated') }} as base_bonus
     where {{ in_scope_periods('base_bonus') }}
 

@@ -11,10 +11,12 @@
     unique_key='account_id',
 ) }}
 {%- set scope = run_scope() %}
+{%- set scoped_run = is_incremental() and scoped() %}
+{%- set in_affected = 'account_id in (select affected_accounts.account_id from affected_accounts)' %}
 
 with
 
-{% if is_incremental() and scoped() -%}
+{% if scoped_run -%}
 affected_accounts as (
 
     -- the account each order in scope belongs to now, or belonged to before this run
@@ -40,9 +42,7 @@ account_orders as (
     from {{ ref('int_order_lines__credited') }}
     where
         order_status = 'completed'
-        {%- if is_incremental() and scoped() %}
-            and account_id in (select account_id from affected_accounts)
-        {%- endif %}
+        and {{ in_affected if scoped_run else '1 = 1' }}
 
 ),
 
@@ -70,24 +70,28 @@ firsts as (
 
 )
 
-{% if is_incremental() and scoped() -%}
-select
-    affected_accounts.account_id,
-    firsts.rep_id,
-    firsts.first_order_date,
-    firsts.first_order_id,
-    previous.first_order_date as previous_first_order_date,
-    {{ changed_at(scope) }} as _changed_at
-from affected_accounts
-left join firsts on affected_accounts.account_id = firsts.account_id
-left join {{ this }} as previous on affected_accounts.account_id = previous.account_id
-{%- else -%}
-select
-    account_id,
-    rep_id,
-    first_order_date,
-    first_order_id,
-    cast(null as date) as previous_first_order_date,
-    {{ changed_at(scope) }} as _changed_at
-from firsts
-{%- endif %}
+{% if scoped_run %}
+
+    select
+        affected_accounts.account_id,
+        firsts.rep_id,
+        firsts.first_order_date,
+        firsts.first_order_id,
+        previous.first_order_date as previous_first_order_date,
+        {{ changed_at(scope) }} as _changed_at
+    from affected_accounts
+    left join firsts on affected_accounts.account_id = firsts.account_id
+    left join {{ this }} as previous on affected_accounts.account_id = previous.account_id
+
+{% else %}
+
+    select
+        account_id,
+        rep_id,
+        first_order_date,
+        first_order_id,
+        cast(null as date) as previous_first_order_date,
+        {{ changed_at(scope) }} as _changed_at
+    from firsts
+
+{% endif %}

@@ -6,7 +6,8 @@ with
 
 metrics as (
 
-    select * from {{ ref('int_rep_period__metrics') }} as all_metrics
+    select all_metrics.*
+    from {{ ref('int_rep_period__metrics') }} as all_metrics
     where {{ in_scope_periods('all_metrics', incremental=false) }}
 
 ),

@@ -13,10 +13,10 @@ with
 periods as (
 
     select
-        date_day,
-        period_grain,
-        period_start,
-        period_end
+        all_periods.date_day,
+        all_periods.period_grain,
+        all_periods.period_start,
+        all_periods.period_end
     from {{ ref('int_calendar__date_periods') }} as all_periods
     where {{ in_scope_periods('all_periods') }}
 

@@ -10,24 +10,33 @@
 
 with
 
+history_window as (
+
+    -- only the 12 months before the periods in scope
+    {% if is_incremental() and scoped() -%}
+        select
+            cast({{ dbt.dateadd('month', -12, 'min(period_end)') }} as date) as after_day,
+            max(period_end) as last_day
+        from {{ ref('int_scope__periods') }}
+    {%- else -%}
+        select
+            cast('1900-01-01' as date) as after_day,
+            cast('9999-12-31' as date) as last_day
+    {%- endif %}
+
+),
+
 account_orders as (
 
     select distinct
-        rep_id,
-        account_id,
-        order_id,
-        order_date
-    from {{ ref('int_order_lines__credited') }}
-    where
-        order_status = 'completed'
-        {%- if is_incremental() and scoped() %}
-            -- only the 12 months before the periods in scope
-            and order_date > (
-                select cast({{ dbt.dateadd('month', -12, 'min(period_end)') }} as date)
-                from {{ ref('int_scope__periods') }}
-            )
-            and order_date <= (select max(period_end) from {{ ref('int_scope__periods') }})
-        {%- endif %}
+        credited.rep_id,
+        credited.account_id,
+        credited.order_id,
+        credited.order_date
+    from {{ ref('int_order_lines__credited') }} as credited
+    inner join history_window
+        on credited.order_date > history_window.after_day and credited.order_date <= history_window.last_day
+    where credited.order_status = 'completed'
 
 ),
 
@@ -47,7 +56,7 @@ periods as (
             period_end
         from {{ ref('int_calendar__date_periods') }}
     {%- endif %}
-    where period_start <= (select max(order_date) from {{ ref('int_order_lines__credited') }})
+    where period_start <= (select max(all_lines.order_date) from {{ ref('int_order_lines__credited') }} as all_lines)
 
 ),
 

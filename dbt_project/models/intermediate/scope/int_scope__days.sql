@@ -45,10 +45,11 @@ changed_days as (
     inner join {{ ref('int_scope__orders') }} as changed_orders on orders.order_id = changed_orders.order_id
     union
     -- returns of the lines of those orders (their rep, status or cost may have moved)
-    select returns.return_date as date_day
-    from {{ ref('int_returns__validated') }} as returns
-    inner join {{ ref('int_order_lines__validated') }} as lines on returns.order_line_id = lines.order_line_id
-    inner join {{ ref('int_scope__orders') }} as changed_orders on lines.order_id = changed_orders.order_id
+    select order_returns.return_date as date_day
+    from {{ ref('int_returns__validated') }} as order_returns
+    inner join {{ ref('int_order_lines__validated') }} as order_lines
+        on order_returns.order_line_id = order_lines.order_line_id
+    inner join {{ ref('int_scope__orders') }} as changed_orders on order_lines.order_id = changed_orders.order_id
     union
     -- where replaced versions counted
     select date_day
@@ -67,14 +68,14 @@ changed_days as (
     where
         _changed_at > {{ since }}
         and (first_order_date <> previous_first_order_date or first_order_date is null)
-    {%- for validated, days in day_entities %}
-        {%- for day in days %}
-    union
-    select {{ day }} as date_day
-    from {{ ref(validated) }}
-    where _changed_at > {{ since }}
-        {%- endfor %}
-    {%- endfor %}
+    {% for validated, days in day_entities -%}
+        {% for day in days -%}
+            union
+            select {{ day }} as date_day
+            from {{ ref(validated) }}
+            where _changed_at > {{ since }}
+        {% endfor -%}
+    {% endfor %}
 
 )
 

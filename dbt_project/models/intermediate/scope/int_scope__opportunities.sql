@@ -6,17 +6,10 @@
 {#- On a full build nothing counts as changed: no row is newer than the year 9999. -#}
 {%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
 
-select opportunity_id
-from {{ ref('int_opportunities__validated') }}
-where _changed_at > {{ since }}
-union
-select record_key as opportunity_id
-from {{ ref('int_scope__replaced') }}
-where entity = 'crm/opportunities'
-union
-select opportunities.opportunity_id
-from {{ ref('int_opportunities__validated') }} as opportunities
-inner join (
+with
+
+changed_rates as (
+
     select
         currency,
         rate_date
@@ -28,7 +21,20 @@ inner join (
         date_day as rate_date
     from {{ ref('int_scope__replaced') }}
     where entity = 'orders/fx_rates'
-) as rates
+
+)
+
+select opportunity_id
+from {{ ref('int_opportunities__validated') }}
+where _changed_at > {{ since }}
+union
+select record_key as opportunity_id
+from {{ ref('int_scope__replaced') }}
+where entity = 'crm/opportunities'
+union
+select opportunities.opportunity_id
+from {{ ref('int_opportunities__validated') }} as opportunities
+inner join changed_rates
     on
-        opportunities.currency = rates.currency
-        and coalesce(opportunities.close_date, cast(opportunities.created_at as date)) = rates.rate_date
+        opportunities.currency = changed_rates.currency
+        and coalesce(opportunities.close_date, cast(opportunities.created_at as date)) = changed_rates.rate_date

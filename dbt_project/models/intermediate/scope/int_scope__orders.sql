@@ -10,7 +10,7 @@
 
 with
 
-replaced as (
+replaced_rows as (
 
     select
         entity,
@@ -32,7 +32,7 @@ changed_lines as (
     where returns._changed_at > {{ since }}
     union
     select ref_id as order_line_id
-    from replaced
+    from replaced_rows
     where entity = 'orders/returns'
 
 ),
@@ -65,15 +65,15 @@ from {{ ref('int_orders__validated') }}
 where _changed_at > {{ since }}
 union
 select record_key as order_id
-from replaced
+from replaced_rows
 where entity = 'orders/orders'
 union
-select lines.order_id
-from {{ ref('int_order_lines__validated') }} as lines
-inner join changed_lines on lines.order_line_id = changed_lines.order_line_id
+select order_lines.order_id
+from {{ ref('int_order_lines__validated') }} as order_lines
+inner join changed_lines on order_lines.order_line_id = changed_lines.order_line_id
 union
 select ref_id as order_id
-from replaced
+from replaced_rows
 where entity = 'orders/order_lines'
 union
 select orders.order_id
@@ -84,11 +84,11 @@ select orders.order_id
 from {{ ref('int_orders__validated') }} as orders
 inner join changed_fx on orders.currency = changed_fx.currency and orders.order_date = changed_fx.rate_date
 union
--- a replaced FX rate (its (date, currency) may have no current version)
+-- a replaced_rows FX rate (its (date, currency) may have no current version)
 select orders.order_id
 from {{ ref('int_orders__validated') }} as orders
-inner join replaced
+inner join replaced_rows
     on
-        replaced.entity = 'orders/fx_rates'
-        and orders.currency = replaced.ref_id
-        and orders.order_date = replaced.date_day
+        replaced_rows.entity = 'orders/fx_rates'
+        and orders.currency = replaced_rows.ref_id
+        and orders.order_date = replaced_rows.date_day

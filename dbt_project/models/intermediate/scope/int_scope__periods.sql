@@ -50,8 +50,8 @@ trailing_periods as (
     from all_periods
     inner join {{ ref('int_scope__days') }} as scoped
         on
-            scoped.date_day <= all_periods.period_end
-            and scoped.date_day > cast({{ dbt.dateadd('month', -12, 'all_periods.period_end') }} as date)
+            all_periods.period_end >= scoped.date_day
+            and cast({{ dbt.dateadd('month', -12, 'all_periods.period_end') }} as date) < scoped.date_day
 
 ),
 
@@ -73,11 +73,20 @@ people_changed as (
 
 scoped as (
 
-    select period_grain, period_start from holding_periods
+    select
+        period_grain,
+        period_start
+    from holding_periods
     union
-    select period_grain, period_start from next_periods
+    select
+        period_grain,
+        period_start
+    from next_periods
     union
-    select period_grain, period_start from trailing_periods
+    select
+        period_grain,
+        period_start
+    from trailing_periods
     union
     select
         period_grain,

@@ -1,1 +1,4 @@
-{{ latest_valid_rows('stg_orders__fx_rates', 'orders/fx_rates', ['rate_date', 'currency'], ref_id='currency', days=['rate_date']) }}
+{{ latest_valid_rows(
+    'stg_orders__fx_rates', 'orders/fx_rates', ['rate_date', 'currency'],
+    ref_id='currency', days=['rate_date'],
+) }}

@@ -1,1 +1,3 @@
-{{ latest_valid_rows('stg_surveys__responses', 'surveys/responses', ['response_id'], days=['cast(submitted_at as date)']) }}
+{{ latest_valid_rows(
+    'stg_surveys__responses', 'surveys/responses', ['response_id'], days=['cast(submitted_at as date)'],
+) }}

@@ -44,7 +44,7 @@ movements as (
         order_date as date_day,
         net_amount_base as amount
     from {{ ref('int_order_lines__credited') }}
-    where order_status = 'completed' and order_date in (select date_day from periods)
+    where order_status = 'completed' and order_date in (select periods.date_day from periods)
     union all
     select
         rep_id,
@@ -52,7 +52,7 @@ movements as (
         return_date as date_day,
         -amount_base as amount
     from {{ ref('int_returns__credited') }}
-    where return_date in (select date_day from periods)
+    where return_date in (select periods.date_day from periods)
 
 ),
 
