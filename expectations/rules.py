@@ -210,15 +210,20 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
     """The referenced row exists but every version of it was rejected: keep the child out
     too (a line of a rejected order must not be paid)."""
     table = raw_table(target)
-    known = f"(select trim({target_col}) from {table} where {target_col} is not null)"
-    accepted_keys = (
-        f"(select trim(p.{target_col}) from {table} as p where p.{target_col} is not null "
-        "and not exists (select 1 from raw._rejected_rows as r "
-        f"where r.entity = '{target}' and r.batch_id = p._batch_id and r.row_number = p._row_number "
+    # the parent's rows with a reject still in force (any rule, duplicates included)
+    open_rejects = (
+        f"select distinct r.batch_id, r.row_number from raw._rejected_rows as r where r.entity = '{target}' "
         "and not exists (select 1 from raw._reject_resolutions as s where s.entity = r.entity "
-        "and s.batch_id = r.batch_id and s.row_number = r.row_number and s.rule = r.rule)))"
+        "and s.batch_id = r.batch_id and s.row_number = r.row_number and s.rule = r.rule)"
     )
-    subject = f"case when trim({col}) in {known} then trim({col}) in {accepted_keys} end"
+    # keys whose every version is rejected: a small set, so each child row probes a small
+    # hash table (a key that is unknown, or has an accepted version, passes)
+    rejected_only = (
+        f"(select trim(p.{target_col}) from {table} as p left join ({open_rejects}) as o "
+        f"on o.batch_id = p._batch_id and o.row_number = p._row_number where p.{target_col} is not null "
+        "group by 1 having bool_and(o.batch_id is not null))"
+    )
+    subject = f"not (trim({col}) in {rejected_only})"
     return Rule(
         entity,
         rule_code,

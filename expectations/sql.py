@@ -6,8 +6,11 @@ are inserted: a batch is never visible without its rejects. Rejects are appended
 parent arrived late) gets a row in `raw._reject_resolutions`. dbt reads both
 (int_quality__row_rejects) and keeps the open rejects out of the facts.
 
-Cost: each statement reads the new batch (and, for references, the key column of the
-referenced entity), never the entity's whole history of rows.
+Cost: three statements per batch, each one pass over the new batch: duplicates (the
+batch's row hashes against the entity's `_row_hash` column), then every reject rule at
+once (each row's subjects computed once, its failing rules unnested into reject rows),
+then a count. A reference also reads the key column of the referenced entity. Nothing is
+materialised between them and no row passes through Python.
 """
 
 from __future__ import annotations
@@ -141,20 +144,35 @@ def record_key(entity: str, alias: str = ROW) -> str:
     return f"concat_ws('|', {', '.join(parts)})"
 
 
-def not_duplicate(entity: str, alias: str = ROW) -> str:
+def duplicates_of(entity: str, batch_ids: list[str]) -> str:
+    """The (batch_id, row_number) of the rows of these batches dropped as exact duplicates."""
     return (
-        f"not exists (select 1 from {REJECTS} as d where d.entity = {lit(entity)} "
-        f"and d.batch_id = {alias}._batch_id and d.row_number = {alias}._row_number "
-        f"and d.rule = {lit(EXACT_DUPLICATE)})"
+        f"select batch_id, row_number from {REJECTS} where entity = {lit(entity)} "
+        f"and rule = {lit(EXACT_DUPLICATE)} and batch_id in ({', '.join(lit(b) for b in batch_ids)})"
     )
 
 
+def event_time_sql(entity: str, ctx: EvalContext) -> str:
+    """The row's event time, for freshness; a future-dated (rejected) event does not count."""
+    er = REGISTRY[entity]
+    ts = f"cast({typed(ROW + '.' + er.event_time, er.types[er.event_time])} as timestamp)"
+    return f"case when {ts} <= {lit(ctx.max_event_time)} then {ts} end"
+
+
 def subjects_sql(
-    entity: str, rules: tuple[Rule, ...], where: str, ctx: EvalContext, extra: tuple[str, ...] = ()
+    entity: str,
+    rules: tuple[Rule, ...],
+    where: str,
+    ctx: EvalContext,
+    extra: tuple[str, ...] = (),
+    skip_duplicates_of: list[str] | None = None,
+    with_values: bool = True,
 ) -> str:
     """One row per raw row of `where`: load metadata, key, and per rule i its subject
     `s_i` and reported value `v_i`. The same query feeds the reject predicates and the
-    Great Expectations frame, so the two judge the same values."""
+    Great Expectations frame, so the two judge the same values. With `skip_duplicates_of`
+    (batch ids), the rows of those batches dropped as exact duplicates are left out; without
+    `with_values`, the reported values are not computed."""
     er = REGISTRY[entity]
     cols = [
         f"{ROW}._batch_id as batch_id",
@@ -164,14 +182,20 @@ def subjects_sql(
         f"{record_key(entity)} as record_key",
     ]
     cols += [f"trim({ROW}.{k}) as k_{i}" for i, k in enumerate(er.entity.key)]
-    if er.event_time:  # for freshness; a future-dated (rejected) event does not count
-        ts = f"cast({typed(ROW + '.' + er.event_time, er.types[er.event_time])} as timestamp)"
-        cols.append(f"case when {ts} <= {lit(ctx.max_event_time)} then {ts} end as event_time")
+    if er.event_time:
+        cols.append(f"{event_time_sql(entity, ctx)} as event_time")
     for i, rule in enumerate(rules):
         cols.append(f"({ctx.subject(rule)}) as s_{i}")
-        cols.append(f"{rule.value_sql} as v_{i}")
+        if with_values:
+            cols.append(f"{rule.value_sql} as v_{i}")
     cols += extra
-    return f"select {', '.join(cols)} from {raw_table(entity)} as {ROW} where {where}"
+    source = f"{raw_table(entity)} as {ROW}"
+    if skip_duplicates_of:
+        source += (
+            f" anti join ({duplicates_of(entity, skip_duplicates_of)}) as dup "
+            f"on dup.batch_id = {ROW}._batch_id and dup.row_number = {ROW}._row_number"
+        )
+    return f"select {', '.join(cols)} from {source} where {where}"
 
 
 def set_timezone(con: duckdb.DuckDBPyConnection, timezone: str) -> None:
@@ -199,44 +223,73 @@ class RowRules:
     def evaluate_batch(self, batch_id: str) -> BatchRejects:
         con, e = self.con, self.entity
         out = BatchRejects(batch_id)
-        con.execute(
+        table, batch = raw_table(e), lit(batch_id)
+        this = f"select _row_number, _row_hash from {table} where _batch_id = {batch}"
+        # A row is an exact duplicate when its hash was loaded earlier in this batch, or in an
+        # earlier batch. Only 64-bit hashes are held in memory: within the batch, just the rows
+        # whose 64-bit hash repeats are compared; the history is probed with the batch's hashes
+        # (built on the batch, one scan of the entity's hash column), and only if it exists.
+        within = f"""
+            select _row_number from (
+                select _row_number,
+                    row_number() over (partition by _row_hash order by _row_number) as copy
+                from ({this})
+                where hash(_row_hash) in (
+                    select h from (select hash(_row_hash) as h from ({this})) group by h having count(*) > 1
+                )
+            ) where copy > 1"""
+        earlier = "select null::varchar as _row_hash where false"
+        if con.execute(
+            f"select count(*) from (select 1 from {table} where _batch_id <> {batch} limit 1)"
+        ).fetchone()[0]:
+            earlier = (
+                f"select p._row_hash from {table} as p where p._batch_id <> {batch} "
+                f"and hash(p._row_hash) in (select hash(_row_hash) from ({this}))"
+            )
+        (out.duplicates,) = con.execute(
             f"""
             insert into {REJECTS}
             select {lit(e)}, {ROW}._batch_id, {ROW}._source_file, {ROW}._row_number, {record_key(e)},
                 {lit(EXACT_DUPLICATE)}, {record_key(e)}, {ROW}._loaded_at, {lit(self.run_id)}
-            from {raw_table(e)} as {ROW}
-            where {ROW}._batch_id = {lit(batch_id)} and exists (
-                select 1 from {raw_table(e)} as p
-                where p._row_hash = {ROW}._row_hash
-                  and (p._batch_id <> {ROW}._batch_id or p._row_number < {ROW}._row_number)
-            )"""
-        )
-        this_batch = f"entity = {lit(e)} and batch_id = {lit(batch_id)}"
-        out.duplicates = _count(con, f"{REJECTS} where {this_batch} and rule = {lit(EXACT_DUPLICATE)}")
+            from {table} as {ROW}
+            where {ROW}._batch_id = {batch} and (
+                {ROW}._row_number in ({within})
+                or {ROW}._row_hash in ({earlier})
+            )
+            """
+        ).fetchone()
         if self.rules:
-            where = f"{ROW}._batch_id = {lit(batch_id)} and {not_duplicate(e)}"
-            out.rejects = self._insert_rejects(where)
+            out.rejects = self._insert_rejects(f"{ROW}._batch_id = {batch}", [batch_id])
         out.rows_rejected = con.execute(
-            f"select count(distinct row_number) from {REJECTS} "
-            f"where {this_batch} and rule <> {lit(EXACT_DUPLICATE)}"
+            f"select count(distinct row_number) from {REJECTS} where entity = {lit(e)} "
+            f"and batch_id = {batch} and rule <> {lit(EXACT_DUPLICATE)}"
         ).fetchone()[0]
         return out
 
-    def _insert_rejects(self, where: str) -> int:
-        con = self.con
-        subjects = subjects_sql(self.entity, self.rules, where, self.ctx)
-        con.execute(f"create or replace temp table _dq_subjects as {subjects}")
-        try:
-            selects = [
-                f"select {lit(self.entity)}, batch_id, source_file, row_number, record_key, {lit(r.code)}, "
-                f"v_{i}, loaded_at, {lit(self.run_id)} from _dq_subjects where {fails(r, f's_{i}', self.ctx)}"
-                for i, r in enumerate(self.rules)
-            ]
-            before = _count(con, REJECTS)
-            con.execute(f"insert into {REJECTS} {' union all '.join(selects)}")
-            return _count(con, REJECTS) - before
-        finally:
-            con.execute("drop table if exists _dq_subjects")
+    def _insert_rejects(self, where: str, batch_ids: list[str]) -> int:
+        """Every rule on every row of `where` in one pass: a row that breaks any rule gets the
+        list of its failing rules (a null where a rule holds), unnested into one reject row
+        per failure; a row that breaks none builds no list."""
+        subjects = subjects_sql(self.entity, self.rules, where, self.ctx, skip_duplicates_of=batch_ids)
+        predicates = [fails(r, f"s_{i}", self.ctx) for i, r in enumerate(self.rules)]
+        failures = ", ".join(
+            f"case when {p} then {{'rule': {lit(r.code)}, 'value': v_{i}}} end"
+            for i, (p, r) in enumerate(zip(predicates, self.rules, strict=True))
+        )
+        (rows,) = self.con.execute(
+            f"""
+            insert into {REJECTS}
+            select {lit(self.entity)}, batch_id, source_file, row_number, record_key, failure.rule,
+                failure.value, loaded_at, {lit(self.run_id)}
+            from (
+                select batch_id, source_file, row_number, record_key, loaded_at,
+                    unnest(case when {" or ".join(predicates)} then [{failures}] end) as failure
+                from ({subjects})
+            )
+            where failure is not null
+            """
+        ).fetchone()
+        return int(rows)
 
     def resolve_open(self) -> int:
         """Re-evaluate this entity's open resolvable rejects (unknown parent, missing FX

@@ -1,4 +1,4 @@
-"""Great Expectations suites derived from the rule registry, run on a batch as pandas.
+"""Great Expectations suites derived from the rule registry, run in DuckDB.
 
 One suite per landing entity: every registry rule becomes one expectation on its subject
 column (the same SQL subject the reject predicates use), plus batch-level expectations:
@@ -6,35 +6,93 @@ the contract columns exist, the key is unique within the batch, and the newest e
 recent (freshness). GX is imported lazily (it takes seconds) and its analytics are off.
 A validation whose metrics raised is reported as not computed, never as a pass or a
 plain failure.
+
+Where it runs: GX's SQL execution engine, on the warehouse connection itself (a
+SQLAlchemy engine over duckdb-engine whose every connection is the caller's DuckDB
+connection), against a temporary table of subjects. No row is loaded into pandas.
+
+What it sees: every new row when the run's batches hold at most `SAMPLE_ROWS` rows
+(`SPM_GX_SAMPLE_ROWS`, default 100,000; 0 means no limit). Above that, a deterministic
+sample: every row the SQL rules rejected at load (all of them up to `SAMPLE_ROWS`, else an
+equally drawn share), the rows holding the newest event (so freshness is exact), and the
+rows whose key hashes into the sampled fraction (so all copies of a key are in or out
+together and the key-uniqueness expectation stays meaningful). The SQL reject rules have
+judged every row at load; GX re-judges the rows it sees, and the check compares the two
+on exactly those rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from expectations.rules import MAX_EVENT_TIME, REGISTRY, ROW, Rule, rules_for
-from expectations.sql import EvalContext, lit, not_duplicate, set_timezone, subjects_sql
+from expectations.rules import EXACT_DUPLICATE, REGISTRY, ROW, Rule, rules_for
+from expectations.sql import (
+    REJECTS,
+    EvalContext,
+    duplicates_of,
+    event_time_sql,
+    lit,
+    record_key,
+    set_timezone,
+    subjects_sql,
+)
 
 ROWS, KEYS, COLUMNS, FRESHNESS = "rows", "keys", "columns", "freshness"
+SAMPLE_ROWS = int(os.environ.get("SPM_GX_SAMPLE_ROWS", "").strip() or 100_000)  # 0: no limit
+FRAME = "_spm_gx_frame"  # temporary table: one validation's rows and subjects
+_HASH_BUCKETS = 1_000_000
 _GX: dict[str, Any] = {}
+_SHARED: dict[str, duckdb.DuckDBPyConnection] = {}  # the connection GX's engine hands out
 
 
 def _gx():
-    """The GX module and one ephemeral context per process (import costs ~6 s)."""
+    """The GX module and one ephemeral context per process (import costs ~5 s)."""
     if not _GX:
         os.environ["GX_ANALYTICS_ENABLED"] = "false"
         import great_expectations as gx
         import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import ProgressBarsConfig
+        from sqlalchemy.pool import NullPool
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        _GX.update(gx=gx, gxe=gxe, context=context, source=context.data_sources.add_pandas("spm_raw"))
+        source = context.data_sources.add_sql(
+            "spm_duckdb",
+            connection_string="duckdb:///:memory:",  # names the dialect; connections come from creator
+            kwargs={"creator": _shared_connection, "poolclass": NullPool},
+        )
+        _GX.update(gx=gx, gxe=gxe, context=context, source=source)
     return _GX
+
+
+def _shared_connection():
+    """A DB-API connection for GX's SQLAlchemy engine: the caller's DuckDB connection.
+
+    duckdb-engine runs every statement on the connection itself and a result lives until
+    the next statement. GX closes a connection (which rolls back) before it fetches a
+    query's rows, so here begin, commit, rollback and close do nothing: GX only reads the
+    frame, and the caller's connection (and any transaction it has open) stays as it was."""
+    from duckdb_engine import ConnectionWrapper
+
+    class _Shared(ConnectionWrapper):
+        def begin(self) -> None:
+            pass
+
+        def commit(self) -> None:
+            pass
+
+        def rollback(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    return _Shared(_SHARED["con"])
 
 
 @dataclass
@@ -53,8 +111,27 @@ class ExpectationOutcome:
 @dataclass
 class EntityValidation:
     entity: str
-    rows: int
+    rows: int  # rows GX validated
     outcomes: list[ExpectationOutcome]
+    batch_rows: int = 0  # rows of the batches (duplicates excluded); rows < batch_rows: a sample
+    limit: int = 0  # the sample size asked for (0: every row)
+    # the rejects recorded at load for the rows GX validated, by rule: (batch_id, row_number)
+    recorded: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
+
+    @property
+    def sampled(self) -> bool:
+        return self.rows < self.batch_rows
+
+    @property
+    def coverage(self) -> str:
+        """How many rows GX saw, in words (check metadata, logs)."""
+        if not self.sampled:
+            return f"every new row ({self.rows:,})"
+        return (
+            f"{self.rows:,} of {self.batch_rows:,} new rows: every row rejected at load (up to "
+            f"{self.limit:,}), the newest event, and a deterministic sample of about {self.limit:,} "
+            f"rows by key hash; the SQL reject rules judged all {self.batch_rows:,} rows at load"
+        )
 
     @property
     def computed(self) -> bool:
@@ -71,12 +148,66 @@ class EntityValidation:
         return out
 
 
-def frame_sql(entity: str, batch_ids: list[str], ctx: EvalContext) -> str:
+def frame_sql(entity: str, batch_ids: list[str], ctx: EvalContext, sample: str = "true") -> str:
     er = REGISTRY[entity]
-    where = f"{ROW}._batch_id in ({', '.join(lit(b) for b in batch_ids)}) and {not_duplicate(entity)}"
+    where = f"{ROW}._batch_id in ({', '.join(lit(b) for b in batch_ids)}) and ({sample})"
     # the contract columns as sent, beside the subjects: the column expectations read them
     raw_cols = tuple(f"{ROW}.{c} as {c}" for c in er.entity.all_columns)
-    return subjects_sql(entity, rules_for(entity), where, ctx, extra=raw_cols)
+    return subjects_sql(
+        entity,
+        rules_for(entity),
+        where,
+        ctx,
+        extra=raw_cols,
+        skip_duplicates_of=batch_ids,
+        with_values=False,
+    )
+
+
+def sample_sql(
+    con: duckdb.DuckDBPyConnection, entity: str, batch_ids: list[str], ctx: EvalContext, max_rows: int
+) -> tuple[str, int]:
+    """A predicate on the raw row `t` choosing the rows GX validates, and the number of
+    rows in the batches (duplicates excluded). "true" when they are at most `max_rows`."""
+    er = REGISTRY[entity]
+    table = f"raw.{er.entity.raw_table}"
+    batches = ", ".join(lit(b) for b in batch_ids)
+    dups = duplicates_of(entity, batch_ids)
+    in_batches = (
+        f"from {table} as {ROW} anti join ({dups}) as dup on dup.batch_id = {ROW}._batch_id "
+        f"and dup.row_number = {ROW}._row_number where {ROW}._batch_id in ({batches})"
+    )
+    (rows,) = con.execute(f"select count(*) {in_batches}").fetchone()
+    if not max_rows or rows <= max_rows:
+        return "true", rows
+    rejected = (
+        f"select batch_id, row_number from {REJECTS} where entity = {lit(entity)} "
+        f"and rule <> {lit(EXACT_DUPLICATE)} and batch_id in ({batches})"
+    )
+    (n_rejected,) = con.execute(f"select count(distinct (batch_id, row_number)) from ({rejected})").fetchone()
+
+    def share(value: str, wanted: int, of: int) -> str:
+        # hash(value) falls in the first wanted/of of the buckets: deterministic, uniform
+        buckets = max(1, _HASH_BUCKETS * wanted // max(of, 1))
+        return f"hash({value}) % {_HASH_BUCKETS} < {buckets}"
+
+    parts = [share(record_key(entity), max_rows, rows)]
+    # a 64-bit hash of the row id against the rejected rows' (uncorrelated: one small hash
+    # table); a collision only adds a row to the sample
+    row_id = f"hash({ROW}._batch_id, {ROW}._row_number)"
+    reject_rows = f"{row_id} in (select hash(batch_id, row_number) from ({rejected}))"
+    if n_rejected <= max_rows:
+        parts.append(reject_rows)
+    elif n_rejected:
+        parts.append(f"({reject_rows} and {share(row_id, max_rows, n_rejected)})")
+    if er.event_time and er.max_age:  # one row holding the newest event: its max is exact
+        newest = con.execute(
+            f"select arg_max(struct_pack(b := {ROW}._batch_id, r := {ROW}._row_number), "
+            f"{event_time_sql(entity, ctx)}) {in_batches}"
+        ).fetchone()[0]
+        if newest is not None:
+            parts.append(f"{ROW}._batch_id = {lit(newest['b'])} and {ROW}._row_number = {int(newest['r'])}")
+    return " or ".join(f"({p})" for p in parts), rows
 
 
 def build_suite(entity: str, ctx: EvalContext, frame_columns: list[str]):
@@ -100,7 +231,7 @@ def build_suite(entity: str, ctx: EvalContext, frame_columns: list[str]):
         suite.add_expectation(
             gxe.ExpectColumnMaxToBeBetween(
                 column="event_time",
-                min_value=_ts(ctx.now_local - er.max_age),
+                min_value=ctx.now_local - er.max_age,
                 meta={"name": f"newest {er.event_time} within {_age(er.max_age)}", "group": FRESHNESS},
             )
         )
@@ -110,12 +241,6 @@ def build_suite(entity: str, ctx: EvalContext, frame_columns: list[str]):
 def _age(age) -> str:
     hours = int(age.total_seconds() // 3600)
     return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
-
-
-def _ts(value):
-    import pandas as pd
-
-    return pd.Timestamp(value)
 
 
 def _expectation(gxe, rule: Rule, column: str, ctx: EvalContext):
@@ -128,8 +253,6 @@ def _expectation(gxe, rule: Rule, column: str, ctx: EvalContext):
         return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[True], meta=meta)
     if rule.check == "between":
         lo, hi = ctx.bound(rule.min_value), ctx.bound(rule.max_value)
-        if rule.max_value == MAX_EVENT_TIME:
-            hi = _ts(hi)
         return gxe.ExpectColumnValuesToBeBetween(
             column=column,
             min_value=lo,
@@ -154,41 +277,69 @@ def _exception(info: dict | None) -> str:
 
 
 def validate_batches(
-    con: duckdb.DuckDBPyConnection, entity: str, batch_ids: list[str], ctx: EvalContext
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    batch_ids: list[str],
+    ctx: EvalContext,
+    max_rows: int | None = None,
 ) -> EntityValidation:
-    """Validate the given batches of one entity (duplicates excluded: they are dropped)."""
+    """Validate the given batches of one entity (duplicates excluded: they are dropped), in
+    DuckDB, on every row or on the sample described above (`max_rows`, default SAMPLE_ROWS)."""
     set_timezone(con, ctx.timezone)
-    frame = con.execute(frame_sql(entity, batch_ids, ctx)).to_arrow_table().to_pandas()
-    g = _gx()
-    source = g["source"]
-    name = entity.replace("/", "__")
+    max_rows = SAMPLE_ROWS if max_rows is None else max_rows
+    sample, batch_rows = sample_sql(con, entity, batch_ids, ctx, max_rows)
+    con.execute(f"create or replace temp table {FRAME} as {frame_sql(entity, batch_ids, ctx, sample)}")
     try:
-        asset = source.get_asset(name)
-    except LookupError:
-        asset = source.add_dataframe_asset(name)
+        rows = con.execute(f"select count(*) from {FRAME}").fetchone()[0]
+        columns = con.execute(f"select name from pragma_table_info('{FRAME}')").fetchall()
+        frame_columns = [name for (name,) in columns]
+        recorded: dict[str, set[tuple[str, int]]] = {}
+        for rule, batch_id, row_number in con.execute(
+            f"select r.rule, r.batch_id, r.row_number from {REJECTS} as r semi join {FRAME} as f "
+            "on f.batch_id = r.batch_id and f.row_number = r.row_number "
+            f"where r.entity = ? and r.rule <> ? and r.batch_id in ({', '.join('?' for _ in batch_ids)})",
+            [entity, EXACT_DUPLICATE, *batch_ids],
+        ).fetchall():
+            recorded.setdefault(rule, set()).add((batch_id, row_number))
+        outcomes = _validate(con, entity, ctx, frame_columns, rows)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # never hide the error that got us here
+            con.execute(f"drop table if exists {FRAME}")
+    return EntityValidation(entity, rows, outcomes, batch_rows, max_rows, recorded)
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, entity: str, ctx: EvalContext, frame_columns: list[str], rows: int
+) -> list[ExpectationOutcome]:
+    _SHARED["con"] = con  # GX's engine hands this connection out while the suite runs
     try:
-        definition = asset.get_batch_definition("new_batches")
-    except (KeyError, LookupError):
-        definition = asset.add_batch_definition_whole_dataframe("new_batches")
-    suite = build_suite(entity, ctx, list(frame.columns))
-    result = definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["batch_id", "row_number"],
-            "partial_unexpected_count": 0,
-        },
-    )
+        g = _gx()
+        source = g["source"]
+        name = entity.replace("/", "__")
+        try:
+            asset = source.get_asset(name)
+        except LookupError:
+            asset = source.add_query_asset(name, query=f"select * from {FRAME}")
+        try:
+            definition = asset.get_batch_definition("new_batches")
+        except (KeyError, LookupError):
+            definition = asset.add_batch_definition_whole_table("new_batches")
+        result = definition.get_batch().validate(
+            build_suite(entity, ctx, frame_columns),
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["batch_id", "row_number"],
+                "partial_unexpected_count": rows + 1,  # the SQL engine returns at most this many
+                "exclude_unexpected_values": True,
+            },
+        )
+    finally:
+        _SHARED.pop("con", None)
     outcomes = []
     for r in result.results:
         meta = r.expectation_config.meta or {}
         error = _exception(r.exception_info)
         res = r.result or {}
-        unexpected = {
-            (str(item["batch_id"]), int(item["row_number"]))
-            for item in res.get("unexpected_index_list") or []
-            if isinstance(item, dict)
-        }
         outcomes.append(
             ExpectationOutcome(
                 name=meta.get("name", r.expectation_config.type),
@@ -196,10 +347,25 @@ def validate_batches(
                 success=bool(r.success),
                 computed=not error,
                 reject=bool(meta.get("reject", False)),
-                unexpected=unexpected,
+                unexpected=_unexpected_rows(res.get("unexpected_index_list")),
                 unexpected_count=int(res.get("unexpected_count") or 0),
                 observed=res.get("observed_value"),
                 error=error,
             )
         )
-    return EntityValidation(entity, len(frame), outcomes)
+    return outcomes
+
+
+def _unexpected_rows(index_list) -> set[tuple[str, int]]:
+    """(batch_id, row_number) of GX's unexpected rows, from either shape of index list:
+    one dict per row, or (exclude_unexpected_values) one dict of columns."""
+    out: set[tuple[str, int]] = set()
+    for item in index_list or []:
+        if not isinstance(item, dict):
+            continue
+        batch, row = item.get("batch_id"), item.get("row_number")
+        if isinstance(batch, list):
+            out.update((str(b), int(n)) for b, n in zip(batch, row or [], strict=True))
+        elif batch is not None:
+            out.add((str(batch), int(row)))
+    return out

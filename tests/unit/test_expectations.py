@@ -343,3 +343,90 @@ def test_the_check_warns_on_bad_rows_and_errs_when_broken_or_disagreeing(corpus,
     check, _ = expectations_and_freshness(corpus, orders, "test", CTX)
     assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert "nope" in check.metadata["not_computed"].value
+
+
+# --- Great Expectations on a sample ---------------------------------------------------------
+def test_above_the_limit_gx_sees_a_deterministic_sample_holding_every_reject(tmp_path):
+    from expectations.suites import FRESHNESS, validate_batches
+
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "handmade", landing)
+    rows = [f"AX{i},S1,A1,call,2026-01-{1 + i % 28:02d}T10:00:00,{i % 5},{i}" for i in range(3000)]
+    rows[7] = "AX7,S404,A1,call,2026-01-02T10:00:00,1,1"  # unknown_rep
+    rows[1500] = "AX1500,S1,A1,dance,2026-01-02T10:00:00,-1,1"  # two rules on one row
+    rows[2000] = "AX2000,S1,A1,call,not a time,1,1"
+    rows[2999] = "AX2999,S1,A1,call,2026-01-31T23:00:00,1,1"  # the newest event
+    header = "activity_id,rep_id,account_id,activity_type,activity_at,participants,impressions"
+    _write(landing, "crm/activities", "many.csv", "\n".join([header, *rows]) + "\n")
+    con = duckdb.connect()
+    load_all(con, landing)
+    (batch,) = con.execute(
+        "select batch_id from raw._batches where source_file = 'crm/activities/many.csv'"
+    ).fetchone()
+    recorded: dict[str, set] = {}
+    for rule, row in con.execute(
+        f"select rule, row_number from {REJECTS} where batch_id = ? and rule <> ?", [batch, EXACT_DUPLICATE]
+    ).fetchall():
+        recorded.setdefault(rule, set()).add((batch, row))
+    assert sum(len(v) for v in recorded.values()) == 4
+
+    whole = validate_batches(con, "crm/activities", [batch], CTX, max_rows=0)
+    assert (whole.rows, whole.batch_rows, whole.sampled) == (3000, 3000, False)
+    assert "every new row (3,000)" in whole.coverage
+
+    sample = validate_batches(con, "crm/activities", [batch], CTX, max_rows=300)
+    assert sample.computed and sample.sampled and sample.batch_rows == 3000
+    assert 200 < sample.rows < 450, sample.rows  # ~10% of the keys, plus the rejected rows
+    assert "of 3,000 new rows" in sample.coverage
+    # every rejected row is in the sample, and GX fails exactly those rows, rule by rule
+    assert sample.recorded == recorded
+    assert {k: v for k, v in sample.unexpected_by_rule().items() if v} == recorded
+    # the newest event is in the sample: freshness sees the true maximum
+    newest = [o.observed for o in whole.outcomes + sample.outcomes if o.group == FRESHNESS]
+    assert len(newest) == 2 and newest[0] == newest[1] and "2026-01-31" in str(newest[0])
+    # the same rows on every run
+    again = validate_batches(con, "crm/activities", [batch], CTX, max_rows=300)
+    assert (again.rows, again.recorded) == (sample.rows, sample.recorded)
+
+
+def test_the_check_says_how_many_rows_gx_validated(corpus, monkeypatch):
+    import expectations.suites as suites
+    from orchestration.checks.ingestion import expectations_and_freshness
+
+    orders = ENTITY_BY_FOLDER["orders/orders"]
+    check, _ = expectations_and_freshness(corpus, orders, "test", CTX)
+    assert check.metadata["rows_validated"].value == check.metadata["rows_in_batches"].value
+    assert check.metadata["validated"].value.startswith("every new row")
+
+    monkeypatch.setattr(suites, "SAMPLE_ROWS", 10)
+    check, _ = expectations_and_freshness(corpus, orders, "test", CTX)
+    seen, batch_rows = check.metadata["rows_validated"].value, check.metadata["rows_in_batches"].value
+    assert seen < batch_rows and f"{seen:,} of {batch_rows:,} new rows" in check.metadata["validated"].value
+    # the rejected rows are all in the sample: same warning, no disagreement
+    assert (check.passed, check.severity.value) == (False, "WARN")
+    assert check.metadata["rows_failing"].value == 8
+    assert "disagrees_with_load_rejects" not in check.metadata
+
+
+def test_gx_is_not_imported_when_nothing_is_new(tmp_path):
+    """A run without a new batch never pays the Great Expectations import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, duckdb\n"
+        "from datetime import datetime\n"
+        "from expectations.sql import EvalContext\n"
+        "from ingestion.entities import ENTITY_BY_FOLDER\n"
+        "from ingestion.landing import ensure_raw_schema\n"
+        "from orchestration.checks.ingestion import expectations_and_freshness\n"
+        "con = duckdb.connect()\n"
+        "ensure_raw_schema(con)\n"
+        "ctx = EvalContext('Asia/Shanghai', 'CNY', ('revenue',), datetime(2026, 1, 1))\n"
+        "check, _ = expectations_and_freshness(con, ENTITY_BY_FOLDER['crm/reps'], 'run', ctx)\n"
+        "assert check.passed and check.metadata['rows_validated'].value == 0\n"
+        "assert 'great_expectations' not in sys.modules, 'GX imported'\n"
+    )
+    root = Path(__file__).parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

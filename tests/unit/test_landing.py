@@ -119,3 +119,58 @@ def test_exact_duplicate_rows_share_a_fingerprint(tmp_path, con):
         r[0] for r in con.execute("select _row_hash from raw.crm__teams order by _row_number").fetchall()
     ]
     assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_csv_reads_as_the_contract_says(tmp_path, con):
+    """DuckDB reads the CSV itself: quoting, line breaks in values, nulls, BOM, CRLF."""
+    write(
+        tmp_path,
+        "crm/teams",
+        "t.csv",
+        b"\xef\xbb\xbfteam_id,team_name,region,parent_team_id\r\n"
+        b'T1,"a\r\nb, ""c""",NA,\r\n\r\nT2,"",null, x \r\n',
+    )
+    result = load_entity(con, tmp_path, TEAMS)
+    assert result.rows_loaded == 2 and not result.rejected
+    rows = con.execute(
+        "select team_id, team_name, region, parent_team_id, _row_number from raw.crm__teams order by 5"
+    ).fetchall()
+    # only an unquoted empty field is null; "", "NA" and "null" are text; spaces are kept
+    assert rows == [("T1", 'a\r\nb, "c"', "NA", None, 1), ("T2", "", "null", " x ", 2)]
+
+
+def test_a_csv_the_strict_reader_refuses_is_read_by_arrow_or_rejected(tmp_path, con):
+    header = "team_id,team_name,region,parent_team_id"
+    write(tmp_path, "crm/teams", "a_mixed_line_endings.csv", f"{header}\nT1,A,east,\r\nT2,B,west,T1\n")
+    write(tmp_path, "crm/teams", "b_ragged.csv", f"{header}\nT3,C,east,\nT4,D\n")
+    write(tmp_path, "crm/teams", "c_twice.csv", "team_id,team_name,region,region,parent_team_id\nT5,E,x,y,\n")
+    result = load_entity(con, tmp_path, TEAMS)
+    assert result.rows_loaded == 2  # mixed line endings: loaded all the same
+    messages = {f.source_file.split("/")[-1]: f.message for f in result.rejected}
+    assert set(messages) == {"b_ragged.csv", "c_twice.csv"}
+    assert "Expected 4 columns, got 2" in messages["b_ragged.csv"]
+    assert messages["c_twice.csv"].endswith("column(s) named more than once: region")
+    assert con.execute("select team_id, _row_number from raw.crm__teams order by 1").fetchall() == [
+        ("T1", 1),
+        ("T2", 2),
+    ]
+
+
+@pytest.mark.slow
+def test_row_numbers_follow_the_file_in_a_file_read_in_parallel(tmp_path, con):
+    """A file larger than the reader's buffer is read by several threads: the row number is
+    still the record's place in the file (a quoted line break does not count)."""
+    from ingestion.landing import csv_source
+
+    lines = ["team_id,team_name,region,parent_team_id"]
+    lines += [
+        f'T{i:07d},"n\n{i}",east,' if i % 1000 == 0 else f"T{i:07d},name,east-region,"
+        for i in range(1, 1_700_001)
+    ]
+    path = write(tmp_path, "crm/teams", "big.csv", "\n".join(lines) + "\n")
+    assert path.stat().st_size > 32 << 20
+    source = csv_source(path, list(TEAMS.all_columns))
+    assert con.execute(
+        f"select count(*), count(*) filter (where cast(substr(team_id, 2) as bigint) <> ordinality) "
+        f"from {source}"
+    ).fetchone() == (1_700_000, 0)
