@@ -118,7 +118,10 @@ def _late_changes(landing: Path) -> None:
 def _run(company: Company, monkeypatch: pytest.MonkeyPatch, **kwargs):
     from orchestration.runner import run_pipeline
 
-    company.use_env(monkeypatch)
+    for key, value in company.env().items():
+        monkeypatch.setenv(key, value)
+    for key in ("SPM_BUILD_DB", "SPM_PLAN", "SPM_BASE_CURRENCY", "SPM_TIMEZONE", "SPM_LANG"):
+        monkeypatch.delenv(key, raising=False)
     outcome = run_pipeline(**kwargs)
     assert outcome.success, outcome.errors
     return outcome
