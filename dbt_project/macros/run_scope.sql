@@ -20,6 +20,10 @@
         'recorded_at': none,
         'known': false,
     } -%}
+    {#- a unit test computes its fixtures whole: no scope, and no source to read -#}
+    {%- if in_unit_test() -%}
+        {%- do return(scope) -%}
+    {%- endif -%}
     {%- set src = source('control', 'run_scope') -%}
     {%- if execute -%}
         {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
@@ -92,12 +96,14 @@
     for a full refresh, and the engine can delete rows (not Spark). An incremental model
     also needs is_incremental() (its table exists). -#}
 {% macro scoped() -%}
-    {#- a unit test computes its fixtures whole -#}
-    {%- set unit_test = model is defined and model is mapping and model.get('resource_type') == 'unit_test' -%}
     {{ return(
-        target.type != 'spark' and not flags.FULL_REFRESH and not unit_test
+        target.type != 'spark' and not flags.FULL_REFRESH and not in_unit_test()
         and run_scope().changed_since is not none
     ) }}
+{%- endmacro %}
+
+{% macro in_unit_test() -%}
+    {{ return(model is defined and model is mapping and model.get('resource_type') == 'unit_test') }}
 {%- endmacro %}
 
 {#- post_hooks of a validated model, after it appended this run's versions: the rows
