@@ -25,7 +25,7 @@
         {%- do return(scope) -%}
     {%- endif -%}
     {%- set src = source('control', 'run_scope') -%}
-    {%- if execute -%}
+    {%- if execute and src is not none -%}
         {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
         {%- if relation is not none -%}
             {%- set rows = run_query('select window_start, window_end, changed_since, recorded_at from ' ~ relation).rows -%}
