@@ -103,7 +103,7 @@
 {%- endmacro %}
 
 {% macro in_unit_test() -%}
-    {{ return(model is defined and model is mapping and model.get('resource_type') == 'unit_test') }}
+    {{ return(model is defined and model.resource_type == 'unit_test') }}
 {%- endmacro %}
 
 {#- post_hooks of a validated model, after it appended this run's versions: the rows
