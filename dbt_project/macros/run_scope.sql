@@ -215,7 +215,7 @@
 {#- Row filters: only the days / periods / orders in scope (everything on a full build).
     `incremental`: the model keeps rows between runs (its table must exist to filter). -#}
 {% macro in_scope_days(day_expression, incremental=true) -%}
-    {%- if (is_incremental() or not incremental) and scoped() -%}
+    {%- if (not incremental or is_incremental()) and scoped() -%}
         {{ day_expression }} in (select date_day from {{ ref('int_scope__days') }})
     {%- else -%}
         1 = 1
@@ -223,7 +223,7 @@
 {%- endmacro %}
 
 {% macro in_scope_periods(alias, incremental=true) -%}
-    {%- if (is_incremental() or not incremental) and scoped() -%}
+    {%- if (not incremental or is_incremental()) and scoped() -%}
         exists (
             select 1
             from {{ ref('int_scope__periods') }} as scoped_periods
