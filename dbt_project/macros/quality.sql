@@ -26,8 +26,8 @@
 ) }}
 {%- set replaced = ref('int_scope__replaced') -%}
 {%- set scope = run_scope() -%}
-{%- set key_match = [] -%}
-{%- for key in key_columns -%}{%- do key_match.append('changed.' ~ key ~ ' = candidate.' ~ key) -%}{%- endfor %}
+{%- set candidate_key = key_tuple(key_columns, 'candidate') -%}
+{%- set keys_of = 'select ' ~ key_columns | join(', ') ~ ' from ' -%}
 with
 
 {% if is_incremental() and scoped() -%}
@@ -53,7 +53,7 @@ staged as (
     from {{ ref(staging_model) }} as candidate
     where
         candidate._loaded_at > {{ since }}
-        and exists (select 1 from new_versions as changed where {{ key_match | join(' and ') }})
+        and {{ candidate_key }} in ({{ keys_of }}new_versions)
     union all
     -- their current versions
     select
@@ -61,12 +61,12 @@ staged as (
             candidate.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ this }} as candidate
-    where exists (select 1 from new_versions as changed where {{ key_match | join(' and ') }})
+    where {{ candidate_key }} in ({{ keys_of }}new_versions)
     union all
     -- every version of a key with a judged row
     select {{ columns | join(', ') }}
     from {{ ref(staging_model) }} as candidate
-    where exists (select 1 from judged as changed where {{ key_match | join(' and ') }})
+    where {{ candidate_key }} in ({{ keys_of }}judged)
 
 ),
 {%- else %}
