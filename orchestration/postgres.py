@@ -20,7 +20,6 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +29,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.mirror import BATCH_TABLE, SOURCE_SCHEMAS, CopyResult, MirrorSource
 from orchestration.mirror import ident as _ident
 from orchestration.mirror import sql_str as _sql_str
+from orchestration.publish import swapped_in, write_publish_info
 
 # Group roles the marts are granted to (dbt_project.yml `grants`); people log in as
 # their own users, members of one of these.
@@ -264,60 +264,48 @@ def publish_from_postgres(
     BI tools on PostgreSQL read the marts live; the HTML report, the finance export and
     file-based BI read this copy, so both targets publish the same file.
     """
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    duck = duckdb.connect(str(tmp))
-    try:
-        with connect(config) as pg, tempfile.TemporaryDirectory(prefix="spm-pg-") as tmpdir:
-            rows = pg.execute(
-                "select c.table_name, c.column_name, c.data_type, c.numeric_precision, c.numeric_scale "
-                "from information_schema.columns c join information_schema.tables t "
-                "on t.table_schema = c.table_schema and t.table_name = c.table_name "
-                "where c.table_schema = %s and t.table_type = 'BASE TABLE' "
-                "and c.table_name not like '%%__dbt_%%' and c.table_name not like '\\_%%' "
-                "order by c.table_name, c.ordinal_position",
-                [schema],
-            ).fetchall()
-            tables: dict[str, list[tuple[str, str]]] = {}
-            for table, column, dtype, precision, scale in rows:
-                tables.setdefault(table, []).append((column, _duck_type(dtype, precision, scale)))
-            if not tables:
-                raise RuntimeError(f"PostgreSQL {schema}: no tables, nothing to publish")
-            duck.execute(f"create schema {_ident(schema)}")
-            for table, columns in tables.items():
-                cols = ", ".join(f'"{c}" {t}' for c, t in columns)
-                duck.execute(f"create table {_ident(schema)}.{_ident(table)} ({cols})")
-                path = Path(tmpdir) / f"{table}.csv"
-                with path.open("wb") as fh, pg.cursor() as cur:
-                    query = f"copy {_ident(schema)}.{_ident(table)} to stdout (format csv, null '\\N')"
-                    with cur.copy(query) as copy:
-                        for chunk in copy:
-                            fh.write(chunk)
-                if path.stat().st_size:
-                    duck.execute(
-                        f"copy {_ident(schema)}.{_ident(table)} from '{_sql_str(str(path))}' "
-                        "(format csv, header false, delim ',', quote '\"', escape '\"', nullstr '\\N')"
-                    )
-                counts[table] = duck.execute(
-                    f"select count(*) from {_ident(schema)}.{_ident(table)}"
-                ).fetchone()[0]
-                path.unlink()
-        duck.execute(
-            f"create table {_ident(schema)}._publish_info as select "
-            "? as run_id, ? as published_at, ? as tables, 'postgres' as source",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), len(counts)],
-        )
-        duck.execute("checkpoint")
-    except BaseException:
-        duck.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    duck.close()
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, warehouse)
+    with swapped_in(warehouse) as tmp:
+        duck = duckdb.connect(str(tmp))
+        try:
+            with connect(config) as pg, tempfile.TemporaryDirectory(prefix="spm-pg-") as tmpdir:
+                rows = pg.execute(
+                    "select c.table_name, c.column_name, c.data_type, c.numeric_precision, c.numeric_scale "
+                    "from information_schema.columns c join information_schema.tables t "
+                    "on t.table_schema = c.table_schema and t.table_name = c.table_name "
+                    "where c.table_schema = %s and t.table_type = 'BASE TABLE' "
+                    "and c.table_name not like '%%__dbt_%%' and c.table_name not like '\\_%%' "
+                    "order by c.table_name, c.ordinal_position",
+                    [schema],
+                ).fetchall()
+                tables: dict[str, list[tuple[str, str]]] = {}
+                for table, column, dtype, precision, scale in rows:
+                    tables.setdefault(table, []).append((column, _duck_type(dtype, precision, scale)))
+                if not tables:
+                    raise RuntimeError(f"PostgreSQL {schema}: no tables, nothing to publish")
+                duck.execute(f"create schema {_ident(schema)}")
+                for table, columns in tables.items():
+                    cols = ", ".join(f'"{c}" {t}' for c, t in columns)
+                    duck.execute(f"create table {_ident(schema)}.{_ident(table)} ({cols})")
+                    path = Path(tmpdir) / f"{table}.csv"
+                    with path.open("wb") as fh, pg.cursor() as cur:
+                        query = f"copy {_ident(schema)}.{_ident(table)} to stdout (format csv, null '\\N')"
+                        with cur.copy(query) as copy:
+                            for chunk in copy:
+                                fh.write(chunk)
+                    if path.stat().st_size:
+                        duck.execute(
+                            f"copy {_ident(schema)}.{_ident(table)} from '{_sql_str(str(path))}' "
+                            "(format csv, header false, delim ',', quote '\"', escape '\"', nullstr '\\N')"
+                        )
+                    counts[table] = duck.execute(
+                        f"select count(*) from {_ident(schema)}.{_ident(table)}"
+                    ).fetchone()[0]
+                    path.unlink()
+            write_publish_info(duck, _ident(schema), run_id, len(counts), source="postgres")
+            duck.execute("checkpoint")
+        finally:
+            duck.close()
     return PostgresPublishResult(warehouse, counts)
 
 
@@ -349,3 +337,8 @@ class SpmDbtCliResource(DbtCliResource):
             log = context.log.info if context is not None else None
             prepare_spark_build(Settings.from_env().build_db, os.environ.get("SPM_TIMEZONE"), log=log)
         return super().cli(args, context=context, **kwargs)
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]):
+        # dagster-dbt opens an in-process dbt adapter before each invocation (2 s at every
+        # `spm run`) only to fetch row counts or column metadata, which we do not ask for.
+        return None

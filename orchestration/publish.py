@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,11 +49,39 @@ class PublishResult:
     tables: dict[str, int]
 
 
-def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResult:
+@contextmanager
+def swapped_in(warehouse: Path) -> Iterator[Path]:
+    """A temporary file beside `warehouse` for the caller to write the new published file
+    into (closed when the block ends). On success it is synced and renamed over
+    `warehouse` in one step; on error it is removed and `warehouse` stays as it was."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
+        yield tmp
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, warehouse)
+
+
+def write_publish_info(
+    con: duckdb.DuckDBPyConnection, schema: str, run_id: str, tables: int, **about: str
+) -> None:
+    """The `_publish_info` row of a published file: which run, when, how many marts, and
+    how it was written (`about`: mode=partial|full, or source=postgres|spark)."""
+    con.execute(f"drop table if exists {schema}._publish_info")
+    extra = "".join(f", ? as {name}" for name in about)
+    con.execute(
+        f"create table {schema}._publish_info as select ? as run_id, ? as published_at, ? as tables{extra}",
+        [run_id, datetime.now(UTC).replace(tzinfo=None), tables, *about.values()],
+    )
+
+
+def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResult:
+    with swapped_in(warehouse) as tmp:
         counts = None
         if _previous_publish_is_current(build_db, warehouse):
             shutil.copyfile(warehouse, tmp)
@@ -60,12 +90,6 @@ def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResul
                 tmp.unlink(missing_ok=True)
         if counts is None:
             counts = _write_marts(build_db, tmp, run_id, partial=False)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, warehouse)
     return PublishResult(warehouse, counts)
 
 
@@ -138,11 +162,8 @@ def _write_marts(build_db: Path, target: Path, run_id: str, *, partial: bool) ->
             if built is not None and built != counts[table]:
                 con.execute("rollback")
                 return None
-        con.execute(f"drop table if exists published.{MARTS_SCHEMA}._publish_info")
-        con.execute(
-            f"create table published.{MARTS_SCHEMA}._publish_info as select "
-            "? as run_id, ? as published_at, ? as tables, ? as mode",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), len(tables), "partial" if partial else "full"],
+        write_publish_info(
+            con, f"published.{MARTS_SCHEMA}", run_id, len(tables), mode="partial" if partial else "full"
         )
         con.execute("commit")
         con.execute("detach published")

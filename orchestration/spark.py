@@ -25,7 +25,6 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -34,6 +33,7 @@ import duckdb
 from orchestration.mirror import SOURCE_SCHEMAS, CopyResult, MirrorSource, SourceTable
 from orchestration.mirror import ident as _ident
 from orchestration.mirror import sql_str as _sql_str
+from orchestration.publish import swapped_in, write_publish_info
 
 # Which tables and batches are copied: orchestration/mirror.py.
 EXPORTED_SCHEMAS = SOURCE_SCHEMAS
@@ -218,46 +218,35 @@ def publish_from_spark(
     """
     contracts = mart_contracts(manifest_path, schema)
     tables_dir = target_dir / "warehouse" / f"{schema}.db"
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    duck = duckdb.connect(str(tmp))
-    try:
-        duck.execute(f"set TimeZone = '{_sql_str(timezone)}'")
-        duck.execute(f"create schema {_ident(schema)}")
-        for table, columns in sorted(contracts.items()):
-            folder = tables_dir / table
-            if not folder.is_dir():
-                raise RuntimeError(f"Spark table {schema}.{table} not found in {tables_dir}")
-            target = f"{_ident(schema)}.{table}"
-            duck.execute(f"create table {target} ({', '.join(f'{_ident(c)} {t}' for c, t in columns)})")
-            files = _data_files(folder)
-            if files:
-                file_list = ", ".join(f"'{_sql_str(str(f))}'" for f in files)
-                # Partition values come from `col=value` folders, as text; cast below.
-                layout = files[0].relative_to(folder).parts[:-1]
-                hive = "true, hive_types_autocast = false" if layout else "false"
-                duck.execute(
-                    f"insert into {target} select "
-                    + ", ".join(f"cast({_ident(c)} as {t})" for c, t in columns)
-                    + f" from read_parquet([{file_list}], union_by_name = true, hive_partitioning = {hive})"
-                )
-            counts[table] = duck.execute(f"select count(*) from {target}").fetchone()[0]
-        duck.execute(
-            f"create table {_ident(schema)}._publish_info as select "
-            "? as run_id, ? as published_at, ? as tables, 'spark' as source",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), len(counts)],
-        )
-        duck.execute("checkpoint")
-    except BaseException:
-        duck.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    duck.close()
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, warehouse)
+    with swapped_in(warehouse) as tmp:
+        duck = duckdb.connect(str(tmp))
+        try:
+            duck.execute(f"set TimeZone = '{_sql_str(timezone)}'")
+            duck.execute(f"create schema {_ident(schema)}")
+            for table, columns in sorted(contracts.items()):
+                folder = tables_dir / table
+                if not folder.is_dir():
+                    raise RuntimeError(f"Spark table {schema}.{table} not found in {tables_dir}")
+                target = f"{_ident(schema)}.{table}"
+                duck.execute(f"create table {target} ({', '.join(f'{_ident(c)} {t}' for c, t in columns)})")
+                files = _data_files(folder)
+                if files:
+                    file_list = ", ".join(f"'{_sql_str(str(f))}'" for f in files)
+                    # Partition values come from `col=value` folders, as text; cast below.
+                    layout = files[0].relative_to(folder).parts[:-1]
+                    hive = "true, hive_types_autocast = false" if layout else "false"
+                    duck.execute(
+                        f"insert into {target} select "
+                        + ", ".join(f"cast({_ident(c)} as {t})" for c, t in columns)
+                        + f" from read_parquet([{file_list}], union_by_name = true,"
+                        + f" hive_partitioning = {hive})"
+                    )
+                counts[table] = duck.execute(f"select count(*) from {target}").fetchone()[0]
+            write_publish_info(duck, _ident(schema), run_id, len(counts), source="spark")
+            duck.execute("checkpoint")
+        finally:
+            duck.close()
     return SparkPublishResult(warehouse, counts)
 
 

@@ -48,6 +48,13 @@
     cast('{{ value }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{#- `_changed_at > scope_since()`: rows changed since the last successful build. On a full
+    build nothing counts as changed: no row is newer than the year 9999. -#}
+{% macro scope_since() -%}
+    {%- set changed_since = run_scope().changed_since -%}
+    {{ return(scope_timestamp(changed_since if changed_since is not none else '9999-12-31 00:00:00')) }}
+{%- endmacro %}
+
 {#- When this run's rows were (re)built: rows with a later stamp than the last successful
     build are what downstream models recompute. -#}
 {% macro changed_at(scope) -%}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -174,3 +175,24 @@ def test_row_numbers_follow_the_file_in_a_file_read_in_parallel(tmp_path, con):
         f"select count(*), count(*) filter (where cast(substr(team_id, 2) as bigint) <> ordinality) "
         f"from {source}"
     ).fetchone() == (1_700_000, 0)
+
+
+def test_unchanged_files_are_not_hashed_again(tmp_path, con, monkeypatch):
+    """A nightly run hashes only new or rewritten files, not the whole history."""
+    import ingestion.landing as landing
+
+    path = write(tmp_path, "crm/teams", "t.csv", "team_id,team_name,region,parent_team_id\nT1,A,east,\n")
+    hashed = []
+    real = landing.file_sha256
+    monkeypatch.setattr(landing, "file_sha256", lambda p: hashed.append(p.name) or real(p))
+    load_entity(con, tmp_path, TEAMS)
+    assert load_entity(con, tmp_path, TEAMS).skipped == 1
+    assert hashed == ["t.csv"]
+    # rewritten in place with the same size: a new modification time, hashed and loaded
+    path.write_text("team_id,team_name,region,parent_team_id\nT1,B,east,\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert load_entity(con, tmp_path, TEAMS).rows_loaded == 1
+    assert hashed == ["t.csv", "t.csv"]
+    monkeypatch.setenv("SPM_REHASH", "1")
+    assert load_entity(con, tmp_path, TEAMS).skipped == 1
+    assert hashed == ["t.csv", "t.csv", "t.csv"]

@@ -5,8 +5,7 @@
 -- No changes on a full build (everything is rebuilt).
 {{ config(materialized='table') }}
 {%- set scope = run_scope() -%}
-{#- On a full build nothing counts as changed: no row is newer than the year 9999. -#}
-{%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
+{%- set since = scope_since() -%}
 {#- (validated model, day expressions) of the entities with a day of their own -#}
 {%- set day_entities = [
     ('int_returns__validated', ['return_date']),

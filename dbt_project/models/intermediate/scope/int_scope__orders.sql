@@ -4,9 +4,7 @@
 -- Empty on a full build (everything is rebuilt).
 -- depends_on: {{ ref('int_scope__replaced') }}
 {{ config(materialized='table') }}
-{%- set scope = run_scope() -%}
-{#- On a full build nothing counts as changed: no row is newer than the year 9999. -#}
-{%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
+{%- set since = scope_since() -%}
 
 with
 

@@ -3,8 +3,7 @@
 -- every period whose trailing 12 months hold such a day (repeat purchase rate). A changed
 -- rep or team (role, team, region, name) recomputes every period.
 {{ config(materialized='table') }}
-{%- set scope = run_scope() -%}
-{%- set since = scope_timestamp(scope.changed_since if scope.changed_since is not none else '9999-12-31 00:00:00') -%}
+{%- set since = scope_since() -%}
 
 with
 
