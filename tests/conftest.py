@@ -45,13 +45,17 @@ class Company:
         finally:
             con.close()
 
-    def run(self, monkeypatch: pytest.MonkeyPatch):
-        from orchestration.runner import run_pipeline
-
+    def use_env(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The SPM_* environment of this company, every other setting at its default."""
         for key, value in self.env().items():
             monkeypatch.setenv(key, value)
         for key in ("SPM_BUILD_DB", "SPM_PLAN", "SPM_BASE_CURRENCY", "SPM_TIMEZONE", "SPM_LANG"):
             monkeypatch.delenv(key, raising=False)
+
+    def run(self, monkeypatch: pytest.MonkeyPatch):
+        from orchestration.runner import run_pipeline
+
+        self.use_env(monkeypatch)
         return run_pipeline()
 
 
@@ -69,6 +73,50 @@ def make_company(root: Path, landing_source: Path | None = None) -> Company:
         build_db=warehouse.with_name("spm.build.duckdb"),
         report_dir=root / "report",
     )
+
+
+def company_at(root: Path) -> Company:
+    """The company laid out under `root` by make_company (built or not)."""
+    warehouse = root / "warehouse" / "spm.duckdb"
+    return Company(
+        root, root / "landing", warehouse, warehouse.with_name("spm.build.duckdb"), root / "report"
+    )
+
+
+def copy_company(source: Company, root: Path) -> Company:
+    """A copy of a company that has run (landing, build and published warehouse, report)
+    under `root`, for a test that goes on from that state without paying for the same
+    pipeline run again. The build warehouse names landing files by relative path, so the
+    copy runs on from there as the original would."""
+    shutil.copytree(source.root, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("dbt_target"))
+    return company_at(root)
+
+
+def handmade_reference(tmp_path_factory: pytest.TempPathFactory) -> Company:
+    """The hand-made company (fixtures/handmade), default settings, DuckDB target, run
+    once per test session. Shared: read it, never change it; a test
+    that changes it (closes a period, adds files, runs again) takes a `copy_company`."""
+    root = tmp_path_factory.getbasetemp() / "handmade_reference"
+    done = root / "run.ok"
+    if done.exists():
+        return company_at(root)
+    if root.exists():
+        pytest.fail("the hand-made reference run failed earlier in this session")
+    company = make_company(root, FIXTURES / "handmade")
+    mp = pytest.MonkeyPatch()
+    try:
+        outcome = company.run(mp)
+    finally:
+        mp.undo()
+    assert outcome.success, outcome.errors
+    done.touch()
+    return company
+
+
+@pytest.fixture(scope="session")
+def handmade_run(tmp_path_factory: pytest.TempPathFactory) -> Company:
+    """The hand-made company after one pipeline run; read-only (see handmade_reference)."""
+    return handmade_reference(tmp_path_factory)
 
 
 @pytest.fixture

@@ -93,12 +93,12 @@ ranked as (
             partition by {{ key_columns | join(', ') }}
             order by {% if order_by %}{{ order_by }} desc nulls last, {% endif %}_loaded_at desc, _batch_id desc, _row_number desc
         ) as version_rank
+    -- an anti join on the (few) rejects, not a correlated `not exists`: the latter made
+    -- DuckDB deduplicate every staged row first
     from staged
-    where not exists (
-        select 1
-        from rejected
-        where rejected.batch_id = staged._batch_id and rejected.row_number = staged._row_number
-    )
+    left join rejected
+        on staged._batch_id = rejected.batch_id and staged._row_number = rejected.row_number
+    where rejected.batch_id is null
     {%- for key in key_columns %}
         and {{ key }} is not null
     {%- endfor %}

@@ -28,12 +28,14 @@ def _settings(company) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def closed_company(tmp_path_factory):
-    from tests.conftest import FIXTURES, make_company
+def closed_company(tmp_path_factory, handmade_run):
+    from tests.conftest import copy_company
 
     mp = pytest.MonkeyPatch()
-    company = make_company(tmp_path_factory.mktemp("close"), FIXTURES / "handmade")
-    assert company.run(mp).success
+    # The hand-made company after its first run (conftest's one run per session), copied:
+    # this module closes January and runs again on late data.
+    company = copy_company(handmade_run, tmp_path_factory.mktemp("close"))
+    company.use_env(mp)
     query = "select * from marts.{} where period_grain = 'month' and period_start = '2026-01-01' order by all"
     before = {t: company.query(query.format(t)) for t in ("kpi_rep_period", "scorecard_rep_period")}
     before["bonus"] = company.query(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -20,28 +19,6 @@ pytestmark = pytest.mark.slow
 BAD = FIXTURES / "bad_inputs"
 CLEAN_REPS = ("S1", "S2", "S3", "M1", "K1")
 VOLATILE = {"run_id", "source_batches", "published_at", "computed_at"}
-
-
-def clean_reference(tmp_path_factory) -> Company:
-    """The hand-made company without bad inputs, run once per test session (shared with
-    test_faults)."""
-    root = tmp_path_factory.getbasetemp() / "handmade_clean_reference"
-    company = make_company(root, FIXTURES / "handmade") if not root.exists() else _company_at(root)
-    done = root / "run.ok"
-    if not done.exists():
-        mp = pytest.MonkeyPatch()
-        outcome = company.run(mp)
-        mp.undo()
-        assert outcome.success, outcome.errors
-        done.touch()
-    return company
-
-
-def _company_at(root: Path) -> Company:
-    warehouse = root / "warehouse" / "spm.duckdb"
-    return Company(
-        root, root / "landing", warehouse, warehouse.with_name("spm.build.duckdb"), root / "report"
-    )
 
 
 def snapshot(company: Company, table: str, where: str = "true") -> list[tuple]:
@@ -67,8 +44,9 @@ def expected_rejects() -> set[tuple]:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory):
-    return clean_reference(tmp_path_factory)
+def clean(handmade_run):
+    """The hand-made company without bad inputs (conftest: one run per session)."""
+    return handmade_run
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from tests.conftest import FIXTURES, make_company
-from tests.e2e.test_data_quality import CLEAN_REPS, clean_reference, snapshot
+from tests.e2e.test_data_quality import CLEAN_REPS, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -119,9 +119,9 @@ def story(tmp_path_factory):
     }
 
 
-def test_the_late_order_mattered(story, tmp_path_factory):
+def test_the_late_order_mattered(story, handmade_run):
     """Run A, without the late order, scored S2's February differently from a clean run."""
-    clean = clean_reference(tmp_path_factory)
+    clean = handmade_run
     assert story["after_a"]["kpi_rep_period"] != snapshot(clean, "kpi_rep_period")
     assert story["after_a"]["bonus_rep_period"] != snapshot(clean, "bonus_rep_period")
 
@@ -142,8 +142,8 @@ def test_a_bi_reader_does_not_stop_the_next_run_and_keeps_its_snapshot(story):
     assert story["company"].warehouse.stat().st_mtime_ns != story["stamps"][0]
 
 
-def test_the_next_run_equals_a_clean_run_late_rows_in_resent_rows_ignored(story, tmp_path_factory):
-    clean = clean_reference(tmp_path_factory)
+def test_the_next_run_equals_a_clean_run_late_rows_in_resent_rows_ignored(story, handmade_run):
+    clean = handmade_run
     company = story["company"]
     for table, where in COMPARED:
         assert snapshot(company, table, where) == snapshot(clean, table, where), table

@@ -16,15 +16,10 @@ FEB = "2026-02-01"
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory):
-    from tests.conftest import FIXTURES, make_company
-
-    mp = pytest.MonkeyPatch()
-    c = make_company(tmp_path_factory.mktemp("handmade"), FIXTURES / "handmade")
-    outcome = c.run(mp)
-    mp.undo()
-    assert outcome.success, outcome.errors
-    return c
+def company(handmade_run):
+    """The hand-made company after one pipeline run (conftest: one run per session,
+    shared read-only with other modules)."""
+    return handmade_run
 
 
 def _d(x) -> Decimal:
