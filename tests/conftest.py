@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -122,3 +123,39 @@ def handmade_run(tmp_path_factory: pytest.TempPathFactory) -> Company:
 @pytest.fixture
 def handmade_company(tmp_path: Path) -> Company:
     return make_company(tmp_path, FIXTURES / "handmade")
+
+
+# --- comparing engines (tests/e2e/test_postgres_warehouse.py, test_spark.py) ---------
+# Training rows every engine must take without failing the run.
+BAD_TRAINING_ROWS = (
+    "training_id,rep_id,completed_at,hours\n"
+    "TRX1,S1,2026-01-20T10:00:00,lots\n"  # not a number: rejected
+    "TRX2,S2,2026-01-21T10:00:00,1.5e1\n"  # exponent: 15 hours on every engine
+    "TRX3,S3,not a date,2\n"  # unparseable timestamp: null, not an error
+    "TRX4,S1,2026-02-30T10:00:00+08:00, 2\n"  # 30 February: null, not an error
+)
+
+
+def handmade_landing_with_bad_rows(root: Path) -> Path:
+    """The hand-made company's landing files plus BAD_TRAINING_ROWS, under root/source."""
+    landing = root / "source"
+    shutil.copytree(FIXTURES / "handmade", landing)
+    (landing / "hr" / "training" / "bad_rows.csv").write_text(BAD_TRAINING_ROWS, encoding="utf-8")
+    return landing
+
+
+def _comparable_value(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, Decimal):
+        return value.normalize() if value == value else value
+    return value
+
+
+def comparable_rows(rows) -> list[tuple]:
+    """Rows of two engines in one order, floats rounded and decimals without trailing
+    zeros, so equal results compare equal."""
+    return sorted(
+        (tuple(_comparable_value(v) for v in row) for row in rows),
+        key=lambda row: tuple((v is None, str(v)) for v in row),
+    )

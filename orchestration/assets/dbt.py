@@ -104,7 +104,7 @@ def spm_dbt_models(
     args = ["build", "--exclude-resource-type", "unit_test"]
     if scope.full_refresh:
         args.append("--full-refresh")  # marts with full_refresh: false keep closed periods
-    else:
+    elif settings.dbt_target != "spark":  # Spark rebuilds its source tables every run
         # The project is the one the last build ran (fingerprint), so its views stand as
         # they are: 26 statements fewer per night.
         args += ["--exclude", "config.materialized:view"]

@@ -5,12 +5,11 @@ see what they may and nothing else; personal data never reaches a mart."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import FIXTURES, make_company
+from tests.conftest import comparable_rows, handmade_landing_with_bad_rows, make_company
 from tests.postgres_fixture import postgres_server  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -18,20 +17,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 DATABASE = "spm_e2e_pg"
 # Differ between two runs by construction (run ids, load-time batch ids and stamps).
 RUN_COLUMNS = {"run_id", "source_batches", "batch_id", "rejected_at"}
-BAD_TRAINING_ROWS = (
-    "training_id,rep_id,completed_at,hours\n"
-    "TRX1,S1,2026-01-20T10:00:00,lots\n"  # not a number: rejected
-    "TRX2,S2,2026-01-21T10:00:00,1.5e1\n"  # exponent: 15 hours on both databases
-    "TRX3,S3,not a date,2\n"  # unparseable timestamp: null, not an error
-    "TRX4,S1,2026-02-30T10:00:00+08:00, 2\n"  # 30 February: null, not an error
-)
-
-
-def _landing(root):
-    landing = root / "source"
-    shutil.copytree(FIXTURES / "handmade", landing)
-    (landing / "hr" / "training" / "bad_rows.csv").write_text(BAD_TRAINING_ROWS, encoding="utf-8")
-    return landing
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +26,7 @@ def runs(tmp_path_factory, postgres_server):  # noqa: F811
     out = {}
     for target in ("duckdb", "postgres"):
         root = tmp_path_factory.mktemp(f"handmade-{target}")
-        company = make_company(root, _landing(root))
+        company = make_company(root, handmade_landing_with_bad_rows(root))
         mp = pytest.MonkeyPatch()
         mp.setenv("SPM_DBT_TARGET", target)
         if target == "postgres":
@@ -68,21 +53,6 @@ def _pg(dsn: str, sql: str, params=None, user: str | None = None) -> list[tuple]
         return cur.fetchall() if cur.description else []
 
 
-def _norm(value):
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, Decimal):
-        return value.normalize() if value == value else value
-    return value
-
-
-def _sorted(rows):
-    return sorted(
-        (tuple(_norm(v) for v in row) for row in rows),
-        key=lambda row: tuple((v is None, str(v)) for v in row),
-    )
-
-
 def test_marts_equal_the_duckdb_target(runs):
     duck, _pg_company, dsn = runs
     tables = [
@@ -104,8 +74,8 @@ def test_marts_equal_the_duckdb_target(runs):
             if r[0] not in RUN_COLUMNS
         ]
         select = f"select {', '.join(columns)} from marts.{table}"
-        expected = _sorted(duck.query(select))
-        actual = _sorted(_pg(dsn, select))
+        expected = comparable_rows(duck.query(select))
+        actual = comparable_rows(_pg(dsn, select))
         assert len(actual) == len(expected), table
         for exp, act in zip(expected, actual, strict=True):
             assert act == exp, f"marts.{table}: {dict(zip(columns, act, strict=True))} != {exp}"

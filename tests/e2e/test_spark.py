@@ -14,19 +14,12 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import FIXTURES, make_company, need_service
+from tests.conftest import comparable_rows, handmade_landing_with_bad_rows, make_company, need_service
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 # Differ between two runs by construction (run ids, load-time batch ids and stamps).
 RUN_COLUMNS = {"run_id", "source_batches", "batch_id", "rejected_at"}
-BAD_TRAINING_ROWS = (
-    "training_id,rep_id,completed_at,hours\n"
-    "TRX1,S1,2026-01-20T10:00:00,lots\n"  # not a number: rejected
-    "TRX2,S2,2026-01-21T10:00:00,1.5e1\n"  # exponent: 15 hours on both engines
-    "TRX3,S3,not a date,2\n"  # unparseable timestamp: null, not an error
-    "TRX4,S1,2026-02-30T10:00:00+08:00, 2\n"  # 30 February: null, not an error
-)
 # Small data: Spark's code generation and the JIT's second tier cost more than they save.
 SMALL_SPARK = {
     "SPM_SPARK_CODEGEN": "false",
@@ -48,13 +41,6 @@ java_available = _java_runs()
 pyspark_installed = all(importlib.util.find_spec(m) is not None for m in ("pyspark", "dbt.adapters.spark"))
 
 
-def _landing(root):
-    landing = root / "source"
-    shutil.copytree(FIXTURES / "handmade", landing)
-    (landing / "hr" / "training" / "bad_rows.csv").write_text(BAD_TRAINING_ROWS, encoding="utf-8")
-    return landing
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """(DuckDB reference, Spark-target company).
@@ -66,7 +52,7 @@ def runs(tmp_path_factory):
     need_service(java_available, "Java for Spark")
     need_service(pyspark_installed, "pyspark and dbt-spark (pip install -e '.[spark]')")
     root = tmp_path_factory.mktemp("handmade-spark")
-    spark = make_company(root, _landing(root))
+    spark = make_company(root, handmade_landing_with_bad_rows(root))
     mp = pytest.MonkeyPatch()
     mp.setenv("SPM_DBT_TARGET", "spark")
     mp.delenv("SPM_SPARK_DIR", raising=False)  # beside the build file, in tmp
@@ -110,21 +96,6 @@ def _duckdb_reference(root, spark):
     return duck
 
 
-def _norm(value):
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, Decimal):
-        return value.normalize() if value == value else value
-    return value
-
-
-def _sorted(rows):
-    return sorted(
-        (tuple(_norm(v) for v in row) for row in rows),
-        key=lambda row: tuple((v is None, str(v)) for v in row),
-    )
-
-
 def _columns(company, table):
     return company.query(
         "select column_name, data_type from information_schema.columns "
@@ -148,8 +119,8 @@ def test_marts_equal_the_duckdb_target(runs):
         assert _columns(spark, table) == _columns(duck, table), table
         columns = [c for c, _ in _columns(duck, table) if c not in RUN_COLUMNS]
         select = f"select {', '.join(columns)} from marts.{table}"
-        expected = _sorted(duck.query(select))
-        actual = _sorted(spark.query(select))
+        expected = comparable_rows(duck.query(select))
+        actual = comparable_rows(spark.query(select))
         assert len(actual) == len(expected), table
         for exp, act in zip(expected, actual, strict=True):
             assert act == exp, f"marts.{table}: {dict(zip(columns, act, strict=True))} != {exp}"
