@@ -25,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.settings import Settings
+
 MARTS_SCHEMA = "marts"
 # Marts an incremental build changes only in part: what identifies the rows it replaced.
 PARTIAL_MARTS = {
@@ -97,7 +99,7 @@ def _previous_publish_is_current(build_db: Path, warehouse: Path) -> bool:
     """The build is incremental and the published file is what its predecessor published."""
     if not warehouse.exists():
         return False
-    con = duckdb.connect()
+    con = duckdb.connect(config=Settings.from_env().duckdb_config())
     try:
         con.execute(f"attach '{_sql_path(build_db)}' as build (read_only)")
         con.execute(f"attach '{_sql_path(warehouse)}' as published (read_only)")
@@ -120,7 +122,7 @@ def _previous_publish_is_current(build_db: Path, warehouse: Path) -> bool:
 def _write_marts(build_db: Path, target: Path, run_id: str, *, partial: bool) -> dict[str, int] | None:
     """Write the build's marts into `target`; None if a partial write did not reconcile."""
     counts: dict[str, int] = {}
-    con = duckdb.connect()
+    con = duckdb.connect(config=Settings.from_env().duckdb_config())
     try:
         con.execute(f"attach '{_sql_path(build_db)}' as build (read_only)")
         con.execute("use build")

@@ -30,7 +30,7 @@ class SpmResource(dg.ConfigurableResource):
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         s = self.settings()
         s.build_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(s.build_db))
+        con = duckdb.connect(str(s.build_db), config=s.duckdb_config())
         try:
             ensure_raw_schema(con)
             yield con

@@ -28,6 +28,9 @@ class Settings:
     timezone: str | None
     lang: str
     dbt_target: str
+    # DuckDB's memory limit for every connection of the run (and dbt's, via profiles.yml);
+    # it spills to disk beyond it, so a run stays within 2 GB (docs/scaling.md)
+    duckdb_memory_limit: str = "1GB"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,7 +48,12 @@ class Settings:
             timezone=os.environ.get("SPM_TIMEZONE") or None,
             lang=lang,
             dbt_target=os.environ.get("SPM_DBT_TARGET") or "duckdb",
+            duckdb_memory_limit=os.environ.get("SPM_DUCKDB_MEMORY_LIMIT") or "1GB",
         )
+
+    def duckdb_config(self) -> dict[str, str]:
+        """`config` for duckdb.connect: without it DuckDB may take 80% of the machine."""
+        return {"memory_limit": self.duckdb_memory_limit}
 
     def dbt_env(self, timezone: str) -> dict[str, str]:
         """Environment for dbt: where the build warehouse is and the session time zone."""
@@ -53,6 +61,7 @@ class Settings:
             "SPM_BUILD_DB": str(self.build_db),
             "SPM_TIMEZONE": timezone,
             "SPM_DBT_TARGET": self.dbt_target,
+            "SPM_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             # libpq's session time zone: the postgres target's timestamps, like DuckDB's TimeZone.
             "PGTZ": timezone,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
