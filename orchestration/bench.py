@@ -1,7 +1,8 @@
 """`spm bench`: where a run's time and memory go, next to the floor.
 
-Generates a company, runs the pipeline in-process while sampling the memory of this
-process and its children (dbt), splits the run by phase from Dagster's step events,
+Generates a company, runs the pipeline in a fresh process (as each nightly `spm run` is)
+while sampling the memory of that process and its children (dbt), splits the run by
+phase from Dagster's step events,
 times the floor (one hand-written DuckDB query: revenue and gross profit per rep and
 month straight from the landing order files), then adds one day of data and runs again.
 """
@@ -38,17 +39,19 @@ class RunFigures:
 
 
 class MemorySampler:
-    """Samples the RSS of this process plus its children every `interval` seconds."""
+    """Samples the RSS of this process plus its children every `interval` seconds
+    (`include_self=False`: the children only)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, include_self: bool = True) -> None:
         self.interval = interval
+        self.include_self = include_self
         self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _rss_mb(self) -> float:
         me = psutil.Process()
-        total = me.memory_info().rss
+        total = me.memory_info().rss if self.include_self else 0
         for child in me.children(recursive=True):
             with contextlib.suppress(psutil.Error):  # a child may end between the two calls
                 total += child.memory_info().rss
@@ -88,17 +91,30 @@ def _is_check(step_key: str) -> bool:
     return any(word in step_key for word in ("_files_readable", "_rows_reconcile", "_check", "expectations"))
 
 
-def _timed_run(label: str) -> RunFigures:
+def _run_pipeline_here(log_path: str) -> tuple[bool, list[str], dict[str, tuple[float, float]]]:
     from orchestration.runner import run_pipeline
 
-    with MemorySampler() as sampler:
+    outcome = run_pipeline(log_path=Path(log_path))
+    return outcome.success, outcome.errors, outcome.step_windows
+
+
+def _timed_run(label: str) -> RunFigures:
+    """One pipeline run in a fresh process: its start-up counts, and it does not carry the
+    memory of the runs before it (the generator's, the full run's) into its figures."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    log_path = Path(os.environ["SPM_WAREHOUSE"]).parent / f"bench-{label}.log"
+    with MemorySampler(include_self=False) as sampler:
         started = time.time()
-        outcome = run_pipeline(log_path=Path(os.environ["SPM_WAREHOUSE"]).parent / f"bench-{label}.log")
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            success, errors, step_windows = pool.submit(_run_pipeline_here, str(log_path)).result()
         wall = time.time() - started
-    if not outcome.success:
-        raise RuntimeError(f"benchmark run {label} failed: {outcome.errors}")
+    if not success:
+        raise RuntimeError(f"benchmark run {label} failed: {errors}")
     phases = {name: Phase(name) for name in PHASES if name != "generate"}
-    for key, (start, end) in outcome.step_windows.items():
+    for key, (start, end) in step_windows.items():
         phase = phases[phase_of(key)]
         phase.seconds += end - start
         phase.peak_mb = max(phase.peak_mb, sampler.peak(start, end))
