@@ -94,6 +94,11 @@ def _is_check(step_key: str) -> bool:
 def _run_pipeline_here(log_path: str) -> tuple[bool, list[str], dict[str, tuple[float, float]]]:
     from orchestration.runner import run_pipeline
 
+    # The child's own output (DuckDB progress bars, warnings) goes beside the run's log,
+    # not between the lines of the table the bench prints.
+    with open(Path(log_path).with_suffix(".out"), "ab") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
     outcome = run_pipeline(log_path=Path(log_path))
     return outcome.success, outcome.errors, outcome.step_windows
 
