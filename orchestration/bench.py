@@ -96,6 +96,7 @@ def _run_pipeline_here(log_path: str) -> tuple[bool, list[str], dict[str, tuple[
 
     # The child's own output (DuckDB progress bars, warnings) goes beside the run's log,
     # not between the lines of the table the bench prints.
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(Path(log_path).with_suffix(".out"), "ab") as out:
         os.dup2(out.fileno(), 1)
         os.dup2(out.fileno(), 2)
