@@ -31,7 +31,7 @@
 with
 
 {% if is_incremental() and scoped() -%}
-{%- set since = scope_timestamp(scope.changed_since) -%}
+{%- set since = scope_since() -%}
 {%- set columns = adapter.get_columns_in_relation(ref(staging_model)) | map(attribute='name') | list
     if execute else [] -%}
 new_versions as materialized (

@@ -116,7 +116,7 @@
 {#- post_hooks of a validated model, after it appended this run's versions: the rows
     they replace are the older rows of the same keys, and every row of a judged key. -#}
 {% macro replaced_versions_filter(staging_model, entity, key_columns) -%}
-    {%- set since = scope_timestamp(run_scope().changed_since) -%}
+    {%- set since = scope_since() -%}
     {%- set stamp = changed_at(run_scope()) -%}
     current_rows._changed_at < {{ stamp }}
     and {{ key_tuple(key_columns, 'current_rows') }} in (
