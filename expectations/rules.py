@@ -216,12 +216,15 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
         "and not exists (select 1 from raw._reject_resolutions as s where s.entity = r.entity "
         "and s.batch_id = r.batch_id and s.row_number = r.row_number and s.rule = r.rule)"
     )
-    # keys whose every version is rejected: a small set, so each child row probes a small
-    # hash table (a key that is unknown, or has an accepted version, passes)
+    # keys whose every version is rejected: only the keys with a rejected version are
+    # grouped (a few), not every parent key, and each child row probes that small set (a
+    # key that is unknown, or has an accepted version, passes)
     rejected_only = (
-        f"(select trim(p.{target_col}) from {table} as p left join ({open_rejects}) as o "
-        f"on o.batch_id = p._batch_id and o.row_number = p._row_number where p.{target_col} is not null "
-        "group by 1 having bool_and(o.batch_id is not null))"
+        f"(with versions as (select trim(p.{target_col}) as k, (p._batch_id, p._row_number) in "
+        f"(select batch_id, row_number from ({open_rejects})) as rejected from {table} as p "
+        f"where p.{target_col} is not null) "
+        "select k from versions where k in (select k from versions where rejected) "
+        "group by k having bool_and(rejected))"
     )
     subject = f"not (trim({col}) in {rejected_only})"
     return Rule(

@@ -119,6 +119,9 @@ def _timed_run(label: str) -> RunFigures:
         wall = time.time() - started
     if not success:
         raise RuntimeError(f"benchmark run {label} failed: {errors}")
+    if os.environ.get("SPM_BENCH_STEPS"):  # every step's window, to see where a phase goes
+        for key, (start, end) in sorted(step_windows.items(), key=lambda kv: kv[1][0]):
+            print(f"  {start - started:7.1f} {end - start:6.1f}  {key}")
     phases = {name: Phase(name) for name in PHASES if name != "generate"}
     for key, (start, end) in step_windows.items():
         phase = phases[phase_of(key)]

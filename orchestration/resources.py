@@ -15,6 +15,29 @@ from orchestration.settings import Settings
 # Every asset that writes the build warehouse takes this pool: DuckDB allows one writer.
 WAREHOUSE_POOL = "spm_warehouse"
 
+# Within a run executed in this process (`spm run`), the ingest and check steps share one
+# open database instance: opening the build file reads its catalog and closing it
+# checkpoints, 0.1-0.2 s each at 10M rows, for some 50 steps a night.
+_KEPT: dict[str, duckdb.DuckDBPyConnection] = {}
+_KEEPING: list[bool] = []
+
+
+@contextmanager
+def keep_build_file_open() -> Iterator[None]:
+    """Let build_connection() keep the build file open until release_build_file()."""
+    _KEEPING.append(True)
+    try:
+        yield
+    finally:
+        _KEEPING.pop()
+        release_build_file()
+
+
+def release_build_file() -> None:
+    """Close the kept instance (it checkpoints): dbt, a publish or a reader gets the file."""
+    while _KEPT:
+        _KEPT.popitem()[1].close()
+
 
 class SpmResource(dg.ConfigurableResource):
     """Read at run time from the SPM_* environment (contract.md settings)."""
@@ -29,10 +52,19 @@ class SpmResource(dg.ConfigurableResource):
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         s = self.settings()
-        s.build_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(s.build_db), config=s.duckdb_config())
-        try:
+        path = str(s.build_db)
+        if _KEEPING:
+            if path not in _KEPT:
+                release_build_file()
+                s.build_db.parent.mkdir(parents=True, exist_ok=True)
+                _KEPT[path] = duckdb.connect(path, config=s.duckdb_config())
+                ensure_raw_schema(_KEPT[path])
+            con = _KEPT[path].cursor()  # its own session (transaction, temp tables, settings)
+        else:
+            s.build_db.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(path, config=s.duckdb_config())
             ensure_raw_schema(con)
+        try:
             yield con
         finally:
             con.close()

@@ -37,6 +37,7 @@ def run_pipeline(
     """
     from orchestration.assets.dbt import latest_partition_key
     from orchestration.definitions import defs
+    from orchestration.resources import keep_build_file_open
 
     job = defs.resolve_job_def("nightly")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -52,12 +53,13 @@ def run_pipeline(
         }
     else:
         kwargs["partition_key"] = partition or latest_partition_key()
-    if log_path is None:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(keep_build_file_open())
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(log_path.open("w", encoding="utf-8"))
+            stack.enter_context(contextlib.redirect_stdout(log))
         result = job.execute_in_process(**kwargs)
-    else:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            result = job.execute_in_process(**kwargs)
     outcome = RunOutcome(result.run_id, result.success, log_path=log_path)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:

@@ -22,7 +22,7 @@ from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
 from ingestion.run_scope import record_build_end, record_run_scope
 from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
-from orchestration.resources import WAREHOUSE_POOL, SpmResource
+from orchestration.resources import WAREHOUSE_POOL, SpmResource, release_build_file
 from orchestration.settings import DBT_PROJECT_DIR
 
 # Days from the oldest history a company brings (the time spine starts in 2015), in the
@@ -94,6 +94,7 @@ def spm_dbt_models(
             plan_sha256=plan.sha256,
             project_fingerprint=project_fingerprint(dbt_project.manifest_path),
         )
+    release_build_file()  # dbt's process takes the file
     context.log.info(
         f"dbt scope: days {scope.window_start} .. {scope.window_end} (end excluded); "
         f"{'incremental' if scope.incremental else 'full refresh'}: {scope.reason}"
@@ -116,6 +117,7 @@ def spm_dbt_models(
     finally:
         with spm.build_connection() as con:
             record_build_end(con, context.run.run_id, succeeded)
+        release_build_file()
     keep_parse_state(invocation.target_path)
 
 

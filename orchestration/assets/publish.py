@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.checks.gate import assert_publishable
 from orchestration.publish import publish_duckdb
-from orchestration.resources import WAREHOUSE_POOL, SpmResource
+from orchestration.resources import WAREHOUSE_POOL, SpmResource, release_build_file
 from report.build import write_report
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
@@ -42,6 +42,7 @@ MART_KEYS = [
 )
 def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
     assert_publishable(context)  # a failed blocking check of this run keeps the old file
+    release_build_file()  # the publish reads the build file from a connection of its own
     settings = spm.settings()
     if settings.dbt_target == "postgres":
         # BI reads PostgreSQL's marts live; the report and finance export read this copy.
