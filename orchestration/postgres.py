@@ -20,11 +20,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
 from pathlib import Path
 from typing import ClassVar
 
 import duckdb
 from dagster_dbt import DbtCliResource
+from packaging.version import Version
 
 from orchestration.mirror import BATCH_TABLE, SOURCE_SCHEMAS, CopyResult, MirrorSource
 from orchestration.mirror import ident as _ident
@@ -337,6 +340,12 @@ class SpmDbtCliResource(DbtCliResource):
             log = context.log.info if context is not None else None
             prepare_spark_build(Settings.from_env().build_db, os.environ.get("SPM_TIMEZONE"), log=log)
         return super().cli(args, context=context, **kwargs)
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        # dagster-dbt runs `dbt --version` in a subprocess to learn it (3-4 s at every
+        # `spm run`: it imports dbt); the dbt here is the installed dbt-core package.
+        return Version(metadata.version("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]):
         # dagster-dbt opens an in-process dbt adapter before each invocation (2 s at every

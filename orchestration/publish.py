@@ -40,8 +40,10 @@ _REPLACED = {
     "orders": "order_id in (select order_id from build.intermediate.int_scope__orders)",
     "opportunities": "opportunity_id in "
     "(select opportunity_id from build.intermediate.int_scope__opportunities)",
-    "periods": "exists (select 1 from build.intermediate.int_scope__periods as s "
-    "where s.period_grain = m.period_grain and s.period_start = m.period_start)",
+    # a semi join, not a correlated exists: DuckDB then probes the few scope rows instead
+    # of deduplicating every row of the mart (macros/run_scope.sql key_tuple)
+    "periods": "(m.period_grain, m.period_start) in "
+    "(select period_grain, period_start from build.intermediate.int_scope__periods)",
 }
 
 

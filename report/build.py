@@ -328,15 +328,8 @@ class _Marts:
             period,
         )
 
-    def reps(
-        self,
-        period: date,
-        where: str = "true",
-        order: str = "s.rank_in_company nulls last, s.composite_score desc nulls last",
-        limit: int | None = None,
-        **params: Any,
-    ) -> list[dict]:
-        limit_sql = f"limit {int(limit)}" if limit is not None else ""
+    def reps(self, period: date) -> list[dict]:
+        """Every scored rep of the period with bonus and KPIs, best first."""
         return self._q(
             f"""
             with {self.ctes}
@@ -354,12 +347,9 @@ class _Marts:
             left join reps_cur r using (rep_id)
             left join bonus b using (rep_id)
             left join kpis k using (rep_id)
-            where {where}
-            order by {order}, rep_name, s.rep_id
-            {limit_sql}
+            order by s.rank_in_company nulls last, s.composite_score desc nulls last, rep_name, s.rep_id
             """,
             period,
-            **params,
         )
 
     def trend_periods(self, period: date) -> list[date]:
@@ -879,8 +869,18 @@ def _collect(marts: _Marts, period: date) -> dict[str, Any]:
         "payouts": marts.payout_totals(period),
         "teams": marts.teams(period),
         "reps": reps,
-        "top": marts.reps(period, limit=TOP_N),
-        "coaching": marts.reps(period, where="s.coaching_flag", order="s.composite_score asc nulls first"),
+        # the top list and the coaching list are rows of `reps` in another order: no re-query
+        "top": reps[:TOP_N],
+        "coaching": sorted(
+            (r for r in reps if r["coaching_flag"]),
+            # weakest first, unscored first
+            key=lambda r: (
+                r["composite_score"] is not None,
+                r["composite_score"],
+                r["rep_name"],
+                r["rep_id"],
+            ),
+        ),
         "team_reps": {
             row["team_id"]: row["rep_ids"]
             for row in marts._q(

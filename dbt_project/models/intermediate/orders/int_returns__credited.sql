@@ -1,5 +1,14 @@
 -- Returns booked on their return date, credited to the order's rep, at the order date's FX rate;
 -- the cost of the returned goods is reversed with them.
+-- Incremental: a run rebuilds the returns of the orders in int_scope__orders (a changed
+-- return puts its order there, as a changed order, line, account or FX rate does).
+-- depends_on: {{ ref('int_scope__orders') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ delete_scope_orders() }}",
+) }}
+
 with
 
 returns as (
@@ -29,6 +38,7 @@ lines as (
         fx_rate,
         unit_cost
     from {{ ref('int_order_lines__credited') }}
+    where {{ in_scope_orders() }}
 
 )
 
