@@ -14,13 +14,18 @@ no network access is needed to view the report.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+import pickle
 import re
 import shutil
-from collections.abc import Sequence
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +41,8 @@ from report.i18n import PERSPECTIVES, Translator, period_short, translator
 GRAINS: tuple[str, ...] = ("week", "month", "quarter", "year")
 TREND_PERIODS = 12
 TOP_N = 10
+# From this many reps on, two processes render the rep pages (a process starts in ~0.5 s).
+PARALLEL_REP_PAGES = 400
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -781,12 +788,80 @@ def write_report(
         )
         _write(out_dir / "teams" / f"{safe_file_stem(team['team_id'])}.html", html)
 
-    trend_periods = data["trend_periods"]
-    for rep in data["reps"]:
+    reps = data["reps"]
+    pages = {
+        key: {r["rep_id"]: data[key].get(r["rep_id"]) for r in reps}
+        for key in ("review", "rep_history", "kpi_history", "rep_trends")
+    }
+    shared = (out_dir, tr.lang, common, grain, data["trend_periods"], trend_labels)
+    if len(reps) < PARALLEL_REP_PAGES or (os.cpu_count() or 1) < 2:
+        _write_rep_pages(*shared, reps, pages)
+    else:
+        # ~3 ms of Jinja per rep page: with thousands of reps, a second process renders half
+        half = len(reps) // 2
+        theirs = {key: {r["rep_id"]: pages[key][r["rep_id"]] for r in reps[half:]} for key in pages}
+        with _rep_pages_elsewhere((*shared, reps[half:], theirs)):
+            _write_rep_pages(*shared, reps[:half], pages)
+
+    ranking_charts = [
+        _bar_chart(
+            "chart-rankings",
+            tr("rankings"),
+            [r["rep_name"] for r in data["reps"]],
+            [r["composite_score"] for r in data["reps"]],
+            highlight=[bool(r["coaching_flag"]) for r in data["reps"]],
+        )
+    ]
+    html = env.get_template("rankings.html").render(
+        **common, root="", reps=data["reps"], charts=chart_json(ranking_charts)
+    )
+    _write(out_dir / "rankings.html", html)
+    return index
+
+
+@contextlib.contextmanager
+def _rep_pages_elsewhere(args: tuple) -> Iterator[None]:
+    """Run _write_rep_pages(*args) in a fresh Python process while the block runs. A plain
+    subprocess, not multiprocessing: that would re-import the caller's main module."""
+    with tempfile.NamedTemporaryFile(suffix=".pickle", delete=False) as fh:
+        pickle.dump(args, fh)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    code = (
+        "import pickle, sys; from report.build import _write_rep_pages as w; "
+        "w(*pickle.load(open(sys.argv[1], 'rb')))"
+    )
+    try:
+        child = subprocess.Popen([sys.executable, "-c", code, fh.name], env=env)
+        try:
+            yield
+        finally:
+            status = child.wait()
+        if status != 0:
+            raise RuntimeError(f"rendering rep pages in a second process failed (exit status {status})")
+    finally:
+        os.unlink(fh.name)
+
+
+def _write_rep_pages(
+    out_dir: Path,
+    lang: str,
+    common: dict[str, Any],
+    grain: str,
+    trend_periods: list[date],
+    trend_labels: list[str],
+    reps: list[dict],
+    pages: dict[str, dict[str, Any]],
+) -> None:
+    """Write reps/<rep>.html for `reps`; `pages`: per rep id, its review, history, KPI
+    history and trend. Runs in a second process for half of a large company."""
+    tr = translator(lang)
+    env = _environment(tr)
+    for rep in reps:
         kpis = rep["kpis"] or []
-        review = data["review"].get(rep["rep_id"], [])
-        history = data["rep_history"].get(rep["rep_id"], [])
-        kpi_history = data["kpi_history"].get(rep["rep_id"], {})
+        review = pages["review"].get(rep["rep_id"]) or []
+        history = pages["rep_history"].get(rep["rep_id"]) or []
+        kpi_history = pages["kpi_history"].get(rep["rep_id"]) or {}
         strongest = sorted((k for k in review if k["strongest_rank"]), key=lambda k: k["strongest_rank"])
         weakest = sorted((k for k in review if k["weakest_rank"]), key=lambda k: k["weakest_rank"])
         n_side = min(2, len(strongest) // 2) if len(strongest) > 1 else len(strongest)
@@ -800,7 +875,7 @@ def write_report(
                 "chart-rep-trend",
                 tr("rep_trend"),
                 trend_labels,
-                data["rep_trends"].get(rep["rep_id"], []),
+                pages["rep_trends"].get(rep["rep_id"]) or [],
             ),
             _bar_chart(
                 "chart-kpi-attainment",
@@ -845,21 +920,6 @@ def write_report(
             charts=chart_json(charts),
         )
         _write(out_dir / "reps" / f"{safe_file_stem(rep['rep_id'])}.html", html)
-
-    ranking_charts = [
-        _bar_chart(
-            "chart-rankings",
-            tr("rankings"),
-            [r["rep_name"] for r in data["reps"]],
-            [r["composite_score"] for r in data["reps"]],
-            highlight=[bool(r["coaching_flag"]) for r in data["reps"]],
-        )
-    ]
-    html = env.get_template("rankings.html").render(
-        **common, root="", reps=data["reps"], charts=chart_json(ranking_charts)
-    )
-    _write(out_dir / "rankings.html", html)
-    return index
 
 
 def _collect(marts: _Marts, period: date) -> dict[str, Any]:

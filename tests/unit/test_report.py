@@ -354,3 +354,23 @@ def test_empty_grain_writes_no_data_page(warehouse: Path, tmp_path: Path) -> Non
     text = _text(index)
     assert "该周期粒度暂无记分卡数据" in text
     assert (tmp_path / "assets" / "chart.umd.min.js").is_file()
+
+
+def test_rep_pages_rendered_in_two_processes_are_the_same(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large company's rep pages are split between this process and a second one: the
+    pages must be the ones one process writes."""
+    import report.build as build
+
+    one = tmp_path / "one"
+    write_report(warehouse, one, generated_at=STAMP)
+    monkeypatch.setattr(build, "PARALLEL_REP_PAGES", 1)
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    two = tmp_path / "two"
+    write_report(warehouse, two, generated_at=STAMP)
+    pages = sorted(p.relative_to(one) for p in one.rglob("*.html"))
+    assert len(list((one / "reps").glob("*.html"))) >= 2
+    assert pages == sorted(p.relative_to(two) for p in two.rglob("*.html"))
+    for page in pages:
+        assert (one / page).read_bytes() == (two / page).read_bytes(), page
