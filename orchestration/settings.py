@@ -30,7 +30,7 @@ class Settings:
     dbt_target: str
     # DuckDB's memory limit for every connection of the run (and dbt's, via profiles.yml);
     # it spills to disk beyond it, so a run stays within 2 GB (docs/scaling.md)
-    duckdb_memory_limit: str = "1GB"
+    duckdb_memory_limit: str = "768MB"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,7 +48,7 @@ class Settings:
             timezone=os.environ.get("SPM_TIMEZONE") or None,
             lang=lang,
             dbt_target=os.environ.get("SPM_DBT_TARGET") or "duckdb",
-            duckdb_memory_limit=os.environ.get("SPM_DUCKDB_MEMORY_LIMIT") or "1GB",
+            duckdb_memory_limit=os.environ.get("SPM_DUCKDB_MEMORY_LIMIT") or "768MB",
         )
 
     def duckdb_config(self) -> dict[str, str]:
