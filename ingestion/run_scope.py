@@ -18,6 +18,7 @@ success, plan sha, project fingerprint) so the next run knows where to start fro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -139,3 +140,31 @@ def record_build_end(con: duckdb.DuckDBPyConnection, run_id: str, succeeded: boo
         "where run_id = ? and finished_at is null",
         [_now(), succeeded, run_id],
     )
+
+
+def unchanged_entities(con: duckdb.DuckDBPyConnection, since: datetime, entities: Iterable[str]) -> list[str]:
+    """The entities (landing folders) with no file loaded and no row rejected or released
+    after `since`: their `int_*__validated` models have nothing to do in an incremental
+    build (the rows they take are those loaded, rejected or released since then)."""
+    entities = list(entities)
+    tables = {
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [RAW_SCHEMA]
+        ).fetchall()
+    }
+    if not {"_batches", "_rejected_rows", "_reject_resolutions"} <= tables:
+        return []
+    changed = {
+        row[0]
+        for row in con.execute(
+            f"""
+            select entity from {RAW_SCHEMA}._batches where loaded_at > $since
+            union
+            select entity from {RAW_SCHEMA}._rejected_rows where rejected_at > $since
+            union
+            select entity from {RAW_SCHEMA}._reject_resolutions where resolved_at > $since""",
+            {"since": since},
+        ).fetchall()
+    }
+    return [entity for entity in entities if entity not in changed]

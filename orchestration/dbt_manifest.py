@@ -65,3 +65,20 @@ def project_fingerprint(manifest_path: Path = MANIFEST) -> str:
         if uid.startswith(("model.spm.", "macro.spm.", "snapshot.spm.", "seed.spm."))
     )
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def validated_models(manifest_path: Path = MANIFEST) -> dict[str, str]:
+    """Landing entity -> name of its `int_*__validated` model (the `latest_valid_rows`
+    call of the model's SQL names the entity)."""
+    import json
+    import re
+
+    call = re.compile(r"latest_valid_rows\(\s*'[^']+'\s*,\s*'([^']+)'")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node["name"].endswith("__validated"):
+            match = call.search(node.get("raw_code", ""))
+            if match:
+                out[match.group(1)] = node["name"]
+    return out

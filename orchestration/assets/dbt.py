@@ -20,8 +20,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
-from ingestion.run_scope import record_build_end, record_run_scope
-from orchestration.dbt_manifest import ensure_manifest, project_fingerprint
+from ingestion.run_scope import record_build_end, record_run_scope, unchanged_entities
+from orchestration.dbt_manifest import ensure_manifest, project_fingerprint, validated_models
 from orchestration.resources import WAREHOUSE_POOL, SpmResource, release_build_file
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -94,6 +94,8 @@ def spm_dbt_models(
             plan_sha256=plan.sha256,
             project_fingerprint=project_fingerprint(dbt_project.manifest_path),
         )
+        models = validated_models(dbt_project.manifest_path)
+        idle = unchanged_entities(con, scope.changed_since, models) if scope.incremental else []
     release_build_file()  # dbt's process takes the file
     context.log.info(
         f"dbt scope: days {scope.window_start} .. {scope.window_end} (end excluded); "
@@ -108,7 +110,12 @@ def spm_dbt_models(
     elif settings.dbt_target != "spark":  # Spark rebuilds its source tables every run
         # The project is the one the last build ran (fingerprint), so its views stand as
         # they are: 26 statements fewer per night.
-        args += ["--exclude", "config.materialized:view"]
+        # Nothing loaded, rejected or released for the `idle` entities since the last
+        # build: their validated models would only find that out (~0.15 s each).
+        # (one --exclude value, space-separated: the form dagster-dbt folds into its selection)
+        args += ["--exclude", " ".join(["config.materialized:view", *(models[e] for e in idle)])]
+        if idle:
+            context.log.info(f"unchanged since the last build, not rebuilt: {', '.join(idle)}")
     succeeded = False
     try:
         invocation = dbt.cli(args, context=context)

@@ -71,3 +71,29 @@ def test_a_build_after_a_failed_one_is_full(con):
 def test_an_empty_window_is_refused(con):
     with pytest.raises(ValueError, match="empty partition window"):
         record_run_scope(con, "r1", NEXT, DAY)
+
+
+def test_unchanged_entities_are_those_with_nothing_loaded_rejected_or_released_since(con):
+    from datetime import datetime
+
+    from expectations.sql import ensure_quality_tables
+    from ingestion.landing import ensure_raw_schema
+    from ingestion.run_scope import unchanged_entities
+
+    entities = ["crm/leads", "crm/reps", "orders/orders", "orders/order_lines", "hr/training"]
+    assert unchanged_entities(con, datetime(2026, 3, 1), entities) == []  # no control tables yet
+    ensure_raw_schema(con)
+    ensure_quality_tables(con)
+    since = datetime(2026, 3, 1, 12)
+    before, after = datetime(2026, 3, 1, 11), datetime(2026, 3, 1, 13)
+    for entity, at in (("crm/leads", before), ("orders/orders", after)):
+        con.execute(
+            "insert into raw._batches values (?, ?, 'f.csv', 'sha', 1, 1, 'loaded', null, null, ?, 'r')",
+            [f"b-{entity}", entity, at],
+        )
+    reject = "insert into raw._rejected_rows values (?, 'b0', 'f.csv', 1, 'k', 'rule', 'v', ?, 'r')"
+    con.execute(reject, ["orders/order_lines", after])
+    resolution = "insert into raw._reject_resolutions values (?, 'b1', 1, 'rule', ?, 'r')"
+    con.execute(resolution, ["hr/training", after])
+    con.execute(resolution, ["crm/reps", before])
+    assert unchanged_entities(con, since, entities) == ["crm/leads", "crm/reps"]
