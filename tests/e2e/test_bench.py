@@ -1,0 +1,77 @@
+"""`spm bench` through the console script on a small company: the phase table, the floor
+and its ratio, the JSON figures, and a +1 day run that is incremental."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SPM = str(Path(sys.executable).parent / "spm")
+PHASES = ["generate", "ingest", "checks", "dbt", "publish", "report"]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("bench")
+    out = subprocess.run(
+        [SPM, "bench", "--scale", "5000", "--seed", "7", "--workdir", str(workdir)],
+        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    return workdir / "scale-5000", out.stdout
+
+
+def test_prints_the_phase_table_the_floor_and_the_ratio(bench):
+    folder, stdout = bench
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("phase"))
+    assert [line.split()[0] for line in lines[header + 1 : header + 7]] == PHASES
+    assert any(line.startswith("run total") for line in lines)
+    assert "floor (one DuckDB query, revenue and gross profit per rep and month)" in stdout
+    assert "full run / floor: " in stdout
+    assert str(folder / "bench-5000.json") in stdout
+
+
+def test_json_figures_add_up(bench):
+    folder, _ = bench
+    result = json.loads((folder / "bench-5000.json").read_text())
+    full, nightly = result["full_run"], result["next_day"]
+    assert [p["name"] for p in full["phases"]] == PHASES
+    assert [p["name"] for p in nightly["phases"]] == PHASES[1:]
+    assert all(p["seconds"] > 0 and p["peak_mb"] > 0 for p in full["phases"] + nightly["phases"])
+    # the phases are the steps of one run: together they are most of its wall time
+    assert sum(p["seconds"] for p in full["phases"][1:]) <= full["wall_seconds"]
+    assert full["peak_mb"] >= max(p["peak_mb"] for p in full["phases"][1:])
+    assert result["floor"]["seconds"] > 0 and result["floor"]["result_rows"] > 0
+    assert result["ratio_full_run_to_floor"] == pytest.approx(
+        full["wall_seconds"] / result["floor"]["seconds"]
+    )
+    assert nightly["added_rows"]["orders/order_lines"] > 0
+
+
+def test_the_next_day_run_is_incremental_and_loads_only_the_new_day(bench):
+    folder, _ = bench
+    con = duckdb.connect(str(folder / "warehouse" / "spm.build.duckdb"), read_only=True)
+    try:
+        builds = con.execute(
+            "select full_refresh, succeeded from raw._dbt_builds order by started_at"
+        ).fetchall()
+        (new_day_files,) = con.execute(
+            "select count(*) from raw._batches where run_id = (select max(run_id) from raw._dbt_builds "
+            "where started_at = (select max(started_at) from raw._dbt_builds))"
+        ).fetchone()
+    finally:
+        con.close()
+    assert builds == [(True, True), (False, True)]
+    assert new_day_files == 3  # the day's orders, order lines and FX rates
