@@ -53,18 +53,25 @@ class SpmResource(dg.ConfigurableResource):
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         s = self.settings()
         path = str(s.build_db)
-        if _KEEPING:
+        if not _KEEPING:
+            con = _open_build_file(s)
+        else:
             if path not in _KEPT:
                 release_build_file()
-                s.build_db.parent.mkdir(parents=True, exist_ok=True)
-                _KEPT[path] = duckdb.connect(path, config=s.duckdb_config())
-                ensure_raw_schema(_KEPT[path])
+                _KEPT[path] = _open_build_file(s)
             con = _KEPT[path].cursor()  # its own session (transaction, temp tables, settings)
-        else:
-            s.build_db.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(path, config=s.duckdb_config())
-            ensure_raw_schema(con)
         try:
             yield con
         finally:
             con.close()
+
+
+def _open_build_file(s: Settings) -> duckdb.DuckDBPyConnection:
+    s.build_db.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(s.build_db), config=s.duckdb_config())
+    try:
+        ensure_raw_schema(con)
+    except BaseException:
+        con.close()
+        raise
+    return con

@@ -788,20 +788,22 @@ def write_report(
         )
         _write(out_dir / "teams" / f"{safe_file_stem(team['team_id'])}.html", html)
 
+    def rep_pages(reps: list[dict]) -> tuple:
+        """The arguments of _write_rep_pages for these reps (only their share of the data)."""
+        pages = {
+            key: {r["rep_id"]: data[key].get(r["rep_id"]) for r in reps}
+            for key in ("review", "rep_history", "kpi_history", "rep_trends")
+        }
+        return (out_dir, tr.lang, common, grain, data["trend_periods"], trend_labels, reps, pages)
+
     reps = data["reps"]
-    pages = {
-        key: {r["rep_id"]: data[key].get(r["rep_id"]) for r in reps}
-        for key in ("review", "rep_history", "kpi_history", "rep_trends")
-    }
-    shared = (out_dir, tr.lang, common, grain, data["trend_periods"], trend_labels)
     if len(reps) < PARALLEL_REP_PAGES or (os.cpu_count() or 1) < 2:
-        _write_rep_pages(*shared, reps, pages)
+        _write_rep_pages(*rep_pages(reps))
     else:
         # ~3 ms of Jinja per rep page: with thousands of reps, a second process renders half
         half = len(reps) // 2
-        theirs = {key: {r["rep_id"]: pages[key][r["rep_id"]] for r in reps[half:]} for key in pages}
-        with _rep_pages_elsewhere((*shared, reps[half:], theirs)):
-            _write_rep_pages(*shared, reps[:half], pages)
+        with _rep_pages_elsewhere(rep_pages(reps[half:])):
+            _write_rep_pages(*rep_pages(reps[:half]))
 
     ranking_charts = [
         _bar_chart(
