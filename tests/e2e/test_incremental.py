@@ -227,3 +227,49 @@ def test_late_changes_reached_the_marts(incremental_then_full):
         "count(*) filter (where is_returned and returned_quantity >= 1) from marts.fct_order_lines"
     )[0]
     assert rows[0] == 1 and rows[1] >= 1
+
+
+def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_full, tmp_path):
+    """On an incremental build the big marts' unique tests count only the keys of the rows
+    the run rebuilt (over the whole table): a duplicate among them still fails the build."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    company, *_ = incremental_then_full
+    build = tmp_path / "build.duckdb"
+    shutil.copy2(company.build_db, build)
+    con = duckdb.connect(str(build))
+    try:
+        # the last run (the March backfill) rebuilt March's periods; put one order in scope
+        # and give it a second copy of an order line of another order
+        scoped_order, other_line = con.execute(
+            "select a.order_id, b.order_line_id from marts.fct_order_lines as a, marts.fct_order_lines as b "
+            "where a.order_id <> b.order_id limit 1"
+        ).fetchone()
+        con.execute("insert into intermediate.int_scope__orders (order_id) values (?)", [scoped_order])
+        con.execute(
+            "insert into marts.fct_order_lines by name select * replace (? as order_id) "
+            "from marts.fct_order_lines where order_line_id = ?",
+            [scoped_order, other_line],
+        )
+        con.execute(
+            "insert into marts.kpi_rep_period by name select * from marts.kpi_rep_period "
+            "where period_grain = 'month' and period_start = date '2026-03-01' limit 1"
+        )
+    finally:
+        con.close()
+    dbt = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run(
+        [dbt, "test", "--select", "fct_order_lines", "kpi_rep_period", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--exclude-resource-type", "unit_test"],
+        env={**os.environ, "SPM_BUILD_DB": str(build), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0, result.stdout[-3000:]
+    failed = " ".join(line for line in result.stdout.splitlines() if "FAIL 1 " in line)
+    assert "unique_combination_fct_order_lines_order_line_id" in failed, result.stdout[-3000:]
+    assert "unique_combination_kpi_rep_period" in failed, result.stdout[-3000:]

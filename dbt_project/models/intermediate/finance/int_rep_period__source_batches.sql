@@ -1,5 +1,5 @@
--- The load batches (landing files) behind each rep's figures of a period: orders, lines,
--- returns, surveys, activities, violations, targets and base bonuses. Recorded on bonus rows.
+-- The load batches (landing files) behind each rep's figures of a period: those of its days
+-- (int_rep_day__source_batches), targets and base bonuses. Recorded on bonus rows.
 -- Incremental: a run rebuilds the periods in int_scope__periods.
 -- depends_on: {{ ref('int_scope__periods') }}
 {{ config(
@@ -21,52 +21,6 @@ periods as (
 
 ),
 
-dated as (
-
-    select
-        rep_id,
-        order_date as date_day,
-        order_batch_id as batch_id
-    from {{ ref('int_order_lines__credited') }}
-    where order_date in (select periods.date_day from periods)
-    union
-    select
-        rep_id,
-        order_date as date_day,
-        line_batch_id as batch_id
-    from {{ ref('int_order_lines__credited') }}
-    where order_date in (select periods.date_day from periods)
-    union
-    select
-        rep_id,
-        return_date as date_day,
-        batch_id
-    from {{ ref('int_returns__credited') }}
-    where return_date in (select periods.date_day from periods)
-    union
-    select
-        rep_id,
-        cast(submitted_at as date) as date_day,
-        _batch_id as batch_id
-    from {{ ref('int_survey_responses__validated') }}
-    where cast(submitted_at as date) in (select periods.date_day from periods)
-    union
-    select
-        rep_id,
-        cast(activity_at as date) as date_day,
-        _batch_id as batch_id
-    from {{ ref('int_activities__validated') }}
-    where cast(activity_at as date) in (select periods.date_day from periods)
-    union
-    select
-        rep_id,
-        cast(occurred_at as date) as date_day,
-        _batch_id as batch_id
-    from {{ ref('int_violations__validated') }}
-    where cast(occurred_at as date) in (select periods.date_day from periods)
-
-),
-
 per_period as (
 
     select distinct
@@ -74,7 +28,7 @@ per_period as (
         periods.period_grain,
         periods.period_start,
         dated.batch_id
-    from dated
+    from {{ ref('int_rep_day__source_batches') }} as dated
     inner join periods on dated.date_day = periods.date_day
     union
     select

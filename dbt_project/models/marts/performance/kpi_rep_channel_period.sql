@@ -1,7 +1,7 @@
 -- Revenue growth per rep, channel and period: (revenue - previous period's) / previous x 100.
 -- kpi_rep_period holds the rep's roll-up over all channels (channel_revenue_growth_pct).
 -- Incremental: a run rebuilds the periods in int_scope__periods (from their days and the
--- days of the period before each).
+-- days of the period before each, in int_rep_day__channel_revenue).
 -- depends_on: {{ ref('int_scope__periods') }}
 {{ config(
     materialized=scoped_materialization(),
@@ -36,38 +36,6 @@ periods as (
 
 ),
 
-movements as (
-
-    select
-        rep_id,
-        channel,
-        order_date as date_day,
-        net_amount_base as amount
-    from {{ ref('int_order_lines__credited') }}
-    where order_status = 'completed' and order_date in (select periods.date_day from periods)
-    union all
-    select
-        rep_id,
-        channel,
-        return_date as date_day,
-        -amount_base as amount
-    from {{ ref('int_returns__credited') }}
-    where return_date in (select periods.date_day from periods)
-
-),
-
-daily as (
-
-    select
-        rep_id,
-        channel,
-        date_day,
-        sum(amount) as revenue
-    from movements
-    group by rep_id, channel, date_day
-
-),
-
 per_period as (
 
     select
@@ -76,7 +44,7 @@ per_period as (
         periods.period_grain,
         periods.period_start,
         sum(daily.revenue) as revenue
-    from daily
+    from {{ ref('int_rep_day__channel_revenue') }} as daily
     inner join periods on daily.date_day = periods.date_day
     group by daily.rep_id, daily.channel, periods.period_grain, periods.period_start
 
