@@ -116,7 +116,8 @@ def _timed_run(label: str) -> RunFigures:
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             success, errors, step_windows = pool.submit(_run_pipeline_here, str(log_path)).result()
-        wall = time.time() - started
+            # not the worker's interpreter teardown: `spm run` skips it (cli._exit)
+            wall = time.time() - started
     if not success:
         raise RuntimeError(f"benchmark run {label} failed: {errors}")
     if os.environ.get("SPM_BENCH_STEPS"):  # every step's window, to see where a phase goes
