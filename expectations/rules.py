@@ -99,6 +99,10 @@ class Rule:
     resolvable: bool = False
     reads: tuple[str, ...] = ()  # other entities (or plan tables) the subject reads
     kind: str = ""  # key | type | accepted | range | future | reference | custom
+    # A resolvable rule whose subject only changes when its parent key does: (the row's
+    # parent key, SQL of the parent keys loaded or released after `{since}`). Its open
+    # rejects are judged again only when their key is among those (RowRules.resolve_open).
+    changed_keys: tuple[str, str] | None = None
 
     @property
     def value_sql(self) -> str:
@@ -203,6 +207,10 @@ def reference(entity: str, col: str, target: str, target_col: str, rule_code: st
         resolvable=True,
         reads=(target,),
         kind="reference",
+        changed_keys=(
+            f"trim({col})",
+            f"select trim({target_col}) from {raw_table(target)} where _loaded_at > {{since}}",
+        ),
     )
 
 
@@ -237,6 +245,13 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
         resolvable=True,
         reads=(target,),
         kind="reference",
+        # a parent version loaded since, or a parent reject released since
+        changed_keys=(
+            f"trim({col})",
+            f"select trim(p.{target_col}) from {table} as p where p._loaded_at > {{since}} "
+            "or (p._batch_id, p._row_number) in (select batch_id, row_number from "
+            f"raw._reject_resolutions where entity = '{target}' and resolved_at > {{since}})",
+        ),
     )
 
 

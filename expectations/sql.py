@@ -39,6 +39,7 @@ from ingestion.entities import ENTITY_BY_FOLDER
 
 REJECTS = "raw._rejected_rows"
 RESOLUTIONS = "raw._reject_resolutions"
+PASSES = "raw._resolve_passes"  # when each entity's open rejects were last judged again
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -68,6 +69,10 @@ def ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
             resolved_at timestamp not null,
             run_id varchar
         )"""
+    )
+    con.execute(
+        f"create table if not exists {PASSES} "
+        "(entity varchar not null, started_at timestamp not null, run_id varchar)"
     )
 
 
@@ -293,11 +298,22 @@ class RowRules:
 
     def resolve_open(self) -> int:
         """Re-evaluate this entity's open resolvable rejects (unknown parent, missing FX
-        rate, unknown KPI): a row whose parent has arrived since is released."""
+        rate, unknown KPI): a row whose parent has arrived since is released.
+
+        A rule with `changed_keys` (a parent reference) can only change its verdict when a
+        version of its parent key was loaded, or a reject of it released, after the last
+        pass: only those rejects are judged again, so a night's cost follows the night's
+        new parents, not every reject ever kept open. The other rules, and every reject
+        on an entity's first pass, are all judged again."""
         con, e = self.con, self.entity
         resolvable = tuple(r for r in self.rules if r.resolvable)
         if not resolvable:
             return 0
+        since = con.execute(f"select max(started_at) from {PASSES} where entity = ?", [e]).fetchone()[0]
+        # the pass starts now: what is loaded or released after this is seen by the next one
+        con.execute(
+            f"insert into {PASSES} values (?, ?, ?)", [e, datetime.now(UTC).replace(tzinfo=None), self.run_id]
+        )
         codes = ", ".join(lit(r.code) for r in resolvable)
         open_rejects = (
             f"select r.batch_id, r.row_number, r.rule from {REJECTS} as r where r.entity = {lit(e)} "
@@ -307,6 +323,9 @@ class RowRules:
         )
         con.execute(f"create or replace temp table _dq_open as {open_rejects}")
         try:
+            keyed = [r for r in resolvable if r.changed_keys]
+            if since is not None and keyed and con.execute("select count(*) > 0 from _dq_open").fetchone()[0]:
+                self._keep_changed_parents(keyed, since)
             if not _count(con, "_dq_open"):
                 return 0
             where = f"({ROW}._batch_id, {ROW}._row_number) in (select batch_id, row_number from _dq_open)"
@@ -331,6 +350,36 @@ class RowRules:
         finally:
             con.execute("drop table if exists _dq_subjects")
             con.execute("drop table if exists _dq_open")
+
+    def _keep_changed_parents(self, keyed: list[Rule], since: datetime) -> None:
+        """Narrow _dq_open: of the `keyed` rules' rejects, keep those whose parent key was
+        loaded or released after `since`. The open rows' keys are read first, in one scan
+        (a few rows among millions), then matched with the parents changed since."""
+        stamp = f"timestamp '{since:%Y-%m-%d %H:%M:%S.%f}'"  # lit() would drop the microseconds
+        codes = ", ".join(lit(r.code) for r in keyed)
+        keys = ", ".join(f"{r.changed_keys[0]} as k_{i}" for i, r in enumerate(keyed))
+        changed = " or ".join(
+            f"(o.rule = {lit(r.code)} and k.k_{i} in ({r.changed_keys[1].format(since=stamp)}))"
+            for i, r in enumerate(keyed)
+        )
+        self.con.execute(
+            f"""
+            create or replace temp table _dq_keep as
+            with open_keys as materialized (
+                select {ROW}._batch_id, {ROW}._row_number, {keys}
+                from {raw_table(self.entity)} as {ROW}
+                where ({ROW}._batch_id, {ROW}._row_number) in
+                    (select batch_id, row_number from _dq_open where rule in ({codes}))
+            )
+            select o.* from _dq_open as o where o.rule not in ({codes})
+            union all
+            select o.* from _dq_open as o
+            inner join open_keys as k on k._batch_id = o.batch_id and k._row_number = o.row_number
+            where {changed}
+            """
+        )
+        self.con.execute("create or replace temp table _dq_open as select * from _dq_keep")
+        self.con.execute("drop table _dq_keep")
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:

@@ -206,6 +206,53 @@ def test_a_late_parent_releases_its_children(tmp_path):
     assert con.execute(f"select count(*) from {REJECTS}").fetchone()[0] == 2  # append-only: kept
 
 
+def test_only_rejects_whose_parent_changed_are_judged_again(tmp_path, monkeypatch):
+    """After an entity's first pass, a reference reject is judged again only when a version
+    of its parent key was loaded, or a reject of it released, since the last pass: an
+    unrelated new rep judges nothing again, the missing rep releases the order and its line."""
+    import expectations.sql as sql
+
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "handmade", landing)
+    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
+    _write(
+        landing,
+        "orders/orders",
+        "late.csv",
+        f"{orders}\nO70,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",
+    )
+    lines = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
+    _write(landing, "orders/order_lines", "late.csv", f"{lines}\nOL70,O70,P1,1,100,60,0\n")
+    reps = "rep_id,rep_name,email,role,team_id,manager_rep_id,region,hire_date,is_active,updated_at"
+    con = duckdb.connect()
+    load_all(con, landing, "run1")
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
+
+    judged: list[int] = []
+    count = sql._count
+
+    def counting(con, relation):
+        n = count(con, relation)
+        if relation == "_dq_open":
+            judged.append(n)
+        return n
+
+    monkeypatch.setattr(sql, "_count", counting)
+    s8 = "S8,Other Rep,s8@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
+    _write(landing, "crm/reps", "other.csv", f"{reps}\n{s8}\n")
+    load_all(con, landing, "run2")
+    assert judged and set(judged) == {0}  # two rejects open, neither judged again
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
+
+    judged.clear()
+    s9 = "S9,Late Rep,s9@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
+    _write(landing, "crm/reps", "late.csv", f"{reps}\n{s9}\n")
+    load_all(con, landing, "run3")
+    assert sorted(n for n in judged if n) == [1, 1]  # the order, then its line
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
+    assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run3'").fetchone()[0] == 2
+
+
 def test_future_dates_are_rejected_beyond_one_day(tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "handmade", landing)
