@@ -19,12 +19,10 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -194,7 +192,15 @@ class _Marts:
         }
         self.cols = cols
         team_name = "team_name" if ("dim_reps", "team_name") in cols else "null"
-        order_key = "valid_from desc nulls last" if ("dim_reps", "valid_from") in cols else "1"
+        # Newest version first; two current rows of a rep are told apart by their columns, so
+        # that the two processes of a large company pick the same one.
+        order_key = ", ".join(
+            [
+                *(["valid_from desc nulls last"] if ("dim_reps", "valid_from") in cols else []),
+                *(["version_number desc"] if ("dim_reps", "version_number") in cols else []),
+                "rep_name, role, team_id, region",
+            ]
+        )
         coaching_kpis = "coaching_kpis" if ("scorecard_rep_period", "coaching_kpis") in cols else "null"
         # Current rep versions (one per rep even if the SCD2 data has two current rows),
         # teams named after them, and bonus rows deduplicated per rep and period.
@@ -262,14 +268,14 @@ class _Marts:
         )
         return row.get("p")
 
-    def has_period(self, period: date) -> bool:
+    def scored_reps(self, period: date) -> int:
         row = _one(
             self.con,
             "select count(*) as n from marts.scorecard_rep_period "
             "where period_grain = ? and period_start = ?",
             [self.grain, period],
         )
-        return bool(row.get("n"))
+        return row.get("n") or 0
 
     def header(self, period: date) -> dict:
         rows = self._q(
@@ -721,26 +727,112 @@ def write_report(
         raise FileNotFoundError(f"warehouse file not found: {warehouse}")
     out_dir = Path(out_dir)
     stamp = generated_at or _now()
+    # dbt docs copied beside the report by the run (orchestration/docs.py)
+    has_docs = (out_dir / "docs" / "index.html").is_file()
+    # taken before opening: a file replaced meanwhile fails a second process (no mixed data)
+    st = warehouse.stat()
 
     con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        marts = _Marts(con, grain)
-        if period_start is None:
-            period = marts.latest_period()
-        else:
-            period = _coerce_date(period_start)
-            if not marts.has_period(period):
+    with contextlib.ExitStack() as second_process:
+        try:
+            marts = _Marts(con, grain)
+            period = marts.latest_period() if period_start is None else _coerce_date(period_start)
+            n_reps = marts.scored_reps(period) if period is not None else 0
+            if period_start is not None and not n_reps:
                 latest = marts.latest_period()
                 raise ValueError(
                     f"no scorecard rows for grain {grain!r} and period_start {period}"
                     + (f" (latest is {latest})" if latest else "")
                 )
-        data = _collect(marts, period) if period is not None else None
-    finally:
-        con.close()
+            # ~3 ms of Jinja per rep page: with thousands of reps, a second process renders
+            # half of them; it starts now and runs the same queries itself meanwhile.
+            parallel = n_reps >= PARALLEL_REP_PAGES and (os.cpu_count() or 1) >= 2
+            if parallel:
+                args = {
+                    "warehouse": str(warehouse),
+                    "file": [st.st_ino, st.st_mtime_ns],
+                    "out_dir": str(out_dir),
+                    "lang": tr.lang,
+                    "grain": grain,
+                    "period": period.isoformat(),
+                    "company": company,
+                    "generated_at": stamp.isoformat(),
+                    "has_docs": has_docs,
+                    "share": "second half",
+                }
+                second_process.enter_context(_rep_pages_elsewhere(args))
+            data = _collect(marts, period) if period is not None else None
+        finally:
+            con.close()
 
-    env = _environment(tr)
-    common = {
+        env = _environment(tr)
+        common = _common(tr, company, grain, period, stamp, has_docs, data)
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _copy_assets(out_dir)
+
+        if data is None:
+            index = out_dir / "index.html"
+            _write(index, _render_index(env, tr, common, None))
+            html = env.get_template("rankings.html").render(**common, root="", reps=[], charts=chart_json([]))
+            _write(out_dir / "rankings.html", html)
+            return index
+
+        index = out_dir / "index.html"
+        _write(index, _render_index(env, tr, common, data))
+
+        trend_labels = [period_short(grain, p) for p in data["trend_periods"]]
+        for team in data["teams"]:
+            reps = marts_team_reps(data, team["team_id"])
+            charts = [
+                _bar_chart(
+                    "chart-rep-composites",
+                    tr("rep_composites"),
+                    [r["rep_name"] for r in reps],
+                    [r["composite_score"] for r in reps],
+                    highlight=[bool(r["coaching_flag"]) for r in reps],
+                ),
+                _line_chart(
+                    "chart-team-trend",
+                    tr("team_trend"),
+                    trend_labels,
+                    data["team_trends"].get(team["team_id"], []),
+                ),
+            ]
+            html = env.get_template("team.html").render(
+                **common, root="../", team=team, reps=reps, charts=chart_json(charts)
+            )
+            _write(out_dir / "teams" / f"{safe_file_stem(team['team_id'])}.html", html)
+
+        _write_rep_pages(*_rep_pages(data, out_dir, common, "first half" if parallel else "all"))
+
+        ranking_charts = [
+            _bar_chart(
+                "chart-rankings",
+                tr("rankings"),
+                [r["rep_name"] for r in data["reps"]],
+                [r["composite_score"] for r in data["reps"]],
+                highlight=[bool(r["coaching_flag"]) for r in data["reps"]],
+            )
+        ]
+        html = env.get_template("rankings.html").render(
+            **common, root="", reps=data["reps"], charts=chart_json(ranking_charts)
+        )
+        _write(out_dir / "rankings.html", html)
+        return index
+
+
+def _common(
+    tr: Translator,
+    company: str | None,
+    grain: str,
+    period: date | None,
+    stamp: datetime,
+    has_docs: bool,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What every page shows in its header; both processes of a large company build it here."""
+    return {
         "lang": tr.lang,
         "company": company or tr("company_default"),
         "grain": grain,
@@ -748,101 +840,61 @@ def write_report(
         "period_label": tr.period(grain, period) if period else "—",
         "generated_at": stamp.isoformat(sep=" ", timespec="minutes"),
         "plan_versions": (data or {}).get("header", {}).get("plan_versions"),
-        # dbt docs copied beside the report by the run (orchestration/docs.py)
-        "has_docs": (out_dir / "docs" / "index.html").is_file(),
+        "has_docs": has_docs,
     }
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _copy_assets(out_dir)
 
-    if data is None:
-        index = out_dir / "index.html"
-        _write(index, _render_index(env, tr, common, None))
-        html = env.get_template("rankings.html").render(**common, root="", reps=[], charts=chart_json([]))
-        _write(out_dir / "rankings.html", html)
-        return index
-
-    index = out_dir / "index.html"
-    _write(index, _render_index(env, tr, common, data))
-
-    trend_labels = [period_short(grain, p) for p in data["trend_periods"]]
-    for team in data["teams"]:
-        reps = marts_team_reps(data, team["team_id"])
-        charts = [
-            _bar_chart(
-                "chart-rep-composites",
-                tr("rep_composites"),
-                [r["rep_name"] for r in reps],
-                [r["composite_score"] for r in reps],
-                highlight=[bool(r["coaching_flag"]) for r in reps],
-            ),
-            _line_chart(
-                "chart-team-trend",
-                tr("team_trend"),
-                trend_labels,
-                data["team_trends"].get(team["team_id"], []),
-            ),
-        ]
-        html = env.get_template("team.html").render(
-            **common, root="../", team=team, reps=reps, charts=chart_json(charts)
-        )
-        _write(out_dir / "teams" / f"{safe_file_stem(team['team_id'])}.html", html)
-
-    def rep_pages(reps: list[dict]) -> tuple:
-        """The arguments of _write_rep_pages for these reps (only their share of the data)."""
-        pages = {
-            key: {r["rep_id"]: data[key].get(r["rep_id"]) for r in reps}
-            for key in ("review", "rep_history", "kpi_history", "rep_trends")
-        }
-        return (out_dir, tr.lang, common, grain, data["trend_periods"], trend_labels, reps, pages)
-
+def _rep_pages(data: dict[str, Any], out_dir: Path, common: dict[str, Any], share: str) -> tuple:
+    """The arguments of _write_rep_pages for a share of the reps: "all", or the "first half"
+    or "second half" by position in data["reps"] (ordered down to rep_id in SQL, so both
+    processes of a large company split it the same way)."""
     reps = data["reps"]
-    if len(reps) < PARALLEL_REP_PAGES or (os.cpu_count() or 1) < 2:
-        _write_rep_pages(*rep_pages(reps))
-    else:
-        # ~3 ms of Jinja per rep page: with thousands of reps, a second process renders half
-        half = len(reps) // 2
-        with _rep_pages_elsewhere(rep_pages(reps[half:])):
-            _write_rep_pages(*rep_pages(reps[:half]))
-
-    ranking_charts = [
-        _bar_chart(
-            "chart-rankings",
-            tr("rankings"),
-            [r["rep_name"] for r in data["reps"]],
-            [r["composite_score"] for r in data["reps"]],
-            highlight=[bool(r["coaching_flag"]) for r in data["reps"]],
-        )
-    ]
-    html = env.get_template("rankings.html").render(
-        **common, root="", reps=data["reps"], charts=chart_json(ranking_charts)
-    )
-    _write(out_dir / "rankings.html", html)
-    return index
+    half = len(reps) // 2
+    reps = {"all": reps, "first half": reps[:half], "second half": reps[half:]}[share]
+    grain = common["grain"]
+    trend_labels = [period_short(grain, p) for p in data["trend_periods"]]
+    pages = {key: data[key] for key in ("review", "rep_history", "kpi_history", "rep_trends")}
+    return (out_dir, common["lang"], common, grain, data["trend_periods"], trend_labels, reps, pages)
 
 
 @contextlib.contextmanager
-def _rep_pages_elsewhere(args: tuple) -> Iterator[None]:
-    """Run _write_rep_pages(*args) in a fresh Python process while the block runs. A plain
-    subprocess, not multiprocessing: that would re-import the caller's main module."""
-    with tempfile.NamedTemporaryFile(suffix=".pickle", delete=False) as fh:
-        pickle.dump(args, fh)
+def _rep_pages_elsewhere(args: dict[str, Any]) -> Iterator[None]:
+    """Run _child_main(args) in a fresh Python process while the block runs: it gets small
+    settings only and runs the queries itself. A plain subprocess, not multiprocessing: that
+    would re-import the caller's main module."""
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    code = (
-        "import pickle, sys; from report.build import _write_rep_pages as w; "
-        "w(*pickle.load(open(sys.argv[1], 'rb')))"
-    )
+    child = subprocess.Popen([sys.executable, "-m", "report.build", json.dumps(args)], env=env)
     try:
-        child = subprocess.Popen([sys.executable, "-c", code, fh.name], env=env)
-        try:
-            yield
-        finally:
-            status = child.wait()
-        if status != 0:
-            raise RuntimeError(f"rendering rep pages in a second process failed (exit status {status})")
+        yield
+    except BaseException:
+        child.kill()  # the report failed: no use for the rest of its pages
+        raise
     finally:
-        os.unlink(fh.name)
+        status = child.wait()
+    if status != 0:
+        raise RuntimeError(f"rendering rep pages in a second process failed (exit status {status})")
+
+
+def _child_main(argv: list[str]) -> None:
+    """The second process of a large company (``python -m report.build ARGS``): opens the
+    warehouse read-only, runs the parent's queries and writes its share of the rep pages."""
+    args = json.loads(argv[0])
+    warehouse = Path(args["warehouse"])
+    period = date.fromisoformat(args["period"])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        st = warehouse.stat()  # after opening: the parent's file, or a replaced one
+        if [st.st_ino, st.st_mtime_ns] != args["file"]:
+            raise RuntimeError(f"{warehouse} was replaced while the report was being built")
+        data = _collect(_Marts(con, args["grain"]), period)
+    finally:
+        con.close()
+    stamp = datetime.fromisoformat(args["generated_at"])
+    common = _common(
+        translator(args["lang"]), args["company"], args["grain"], period, stamp, args["has_docs"], data
+    )
+    _write_rep_pages(*_rep_pages(data, Path(args["out_dir"]), common, args["share"]))
 
 
 def _write_rep_pages(
@@ -1016,3 +1068,7 @@ def _render_index(
         data=data,
         charts=chart_json(charts),
     )
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1:])

@@ -359,18 +359,52 @@ def test_empty_grain_writes_no_data_page(warehouse: Path, tmp_path: Path) -> Non
 def test_rep_pages_rendered_in_two_processes_are_the_same(
     warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A large company's rep pages are split between this process and a second one: the
-    pages must be the ones one process writes."""
-    import report.build as build
-
+    """A large company's rep pages are split between this process and a second one, which
+    gets settings only (no data) and runs the queries itself: the pages must be the ones
+    one process writes."""
     one = tmp_path / "one"
     write_report(warehouse, one, generated_at=STAMP)
     monkeypatch.setattr(build, "PARALLEL_REP_PAGES", 1)
     monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    started = _spy_popen(monkeypatch)
     two = tmp_path / "two"
     write_report(warehouse, two, generated_at=STAMP)
+    assert [cmd[1:3] for cmd in started] == [["-m", "report.build"]]
+    args = json.loads(started[0][3])
+    assert args["share"] == "second half" and args["period"] == MAY.isoformat()
+    assert len(started[0][3]) < 1000
     pages = sorted(p.relative_to(one) for p in one.rglob("*.html"))
     assert len(list((one / "reps").glob("*.html"))) >= 2
     assert pages == sorted(p.relative_to(two) for p in two.rglob("*.html"))
     for page in pages:
         assert (one / page).read_bytes() == (two / page).read_bytes(), page
+
+
+def test_second_process_failure_raises(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second process refuses a warehouse file other than the one this process read."""
+    monkeypatch.setattr(build, "PARALLEL_REP_PAGES", 1)
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+
+    def replaced(args: dict) -> dict:
+        return {**args, "file": [0, 0]}
+
+    _spy_popen(monkeypatch, replaced)
+    with pytest.raises(RuntimeError, match="second process"):
+        write_report(warehouse, tmp_path, generated_at=STAMP)
+
+
+def _spy_popen(monkeypatch: pytest.MonkeyPatch, change=None) -> list[list[str]]:
+    """Record the commands of the second processes (their JSON settings changed by `change`)."""
+    started: list[list[str]] = []
+    real_popen = build.subprocess.Popen
+
+    def spy(cmd: list[str], *args, **kwargs):
+        if change is not None:
+            cmd = [*cmd[:-1], json.dumps(change(json.loads(cmd[-1])))]
+        started.append(cmd)
+        return real_popen(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(build.subprocess, "Popen", spy)
+    return started
