@@ -117,7 +117,8 @@ def lit(value) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, datetime):
-        return f"timestamp '{value:%Y-%m-%d %H:%M:%S}'"
+        fraction = f".{value.microsecond:06d}" if value.microsecond else ""
+        return f"timestamp '{value:%Y-%m-%d %H:%M:%S}{fraction}'"
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -324,7 +325,7 @@ class RowRules:
         con.execute(f"create or replace temp table _dq_open as {open_rejects}")
         try:
             keyed = [r for r in resolvable if r.changed_keys]
-            if since is not None and keyed and con.execute("select count(*) > 0 from _dq_open").fetchone()[0]:
+            if since is not None and keyed and _count(con, "_dq_open"):
                 self._keep_changed_parents(keyed, since)
             if not _count(con, "_dq_open"):
                 return 0
@@ -355,11 +356,10 @@ class RowRules:
         """Narrow _dq_open: of the `keyed` rules' rejects, keep those whose parent key was
         loaded or released after `since`. The open rows' keys are read first, in one scan
         (a few rows among millions), then matched with the parents changed since."""
-        stamp = f"timestamp '{since:%Y-%m-%d %H:%M:%S.%f}'"  # lit() would drop the microseconds
         codes = ", ".join(lit(r.code) for r in keyed)
         keys = ", ".join(f"{r.changed_keys[0]} as k_{i}" for i, r in enumerate(keyed))
         changed = " or ".join(
-            f"(o.rule = {lit(r.code)} and k.k_{i} in ({r.changed_keys[1].format(since=stamp)}))"
+            f"(o.rule = {lit(r.code)} and k.k_{i} in ({r.changed_keys[1].format(since=lit(since))}))"
             for i, r in enumerate(keyed)
         )
         self.con.execute(

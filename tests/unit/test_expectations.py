@@ -178,7 +178,18 @@ def _write(landing: Path, folder: str, name: str, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def test_a_late_parent_releases_its_children(tmp_path):
+REPS = "rep_id,rep_name,email,role,team_id,manager_rep_id,region,hire_date,is_active,updated_at"
+
+
+def _rep_row(rep_id: str) -> str:
+    return (
+        f"{rep_id},Late Rep,{rep_id.lower()}@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
+    )
+
+
+def _order_of_an_unknown_rep(tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """The hand-made company plus order O70 of rep S9 (not in the CRM yet) and its line
+    OL70, loaded as run1: the order is rejected (unknown_rep), so is its line (order_rejected)."""
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "handmade", landing)
     orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
@@ -196,10 +207,13 @@ def test_a_late_parent_releases_its_children(tmp_path):
         ("unknown_rep",),
         ("order_rejected",),
     }
+    return landing, con
+
+
+def test_a_late_parent_releases_its_children(tmp_path):
+    landing, con = _order_of_an_unknown_rep(tmp_path)
     # the rep arrives in the next drop: the order, then its line, are released
-    reps = "rep_id,rep_name,email,role,team_id,manager_rep_id,region,hire_date,is_active,updated_at"
-    s9 = "S9,Late Rep,s9@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
-    _write(landing, "crm/reps", "late.csv", f"{reps}\n{s9}\n")
+    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
     load_all(con, landing, "run2")
     assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
     assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run2'").fetchone()[0] == 2
@@ -212,43 +226,24 @@ def test_only_rejects_whose_parent_changed_are_judged_again(tmp_path, monkeypatc
     unrelated new rep judges nothing again, the missing rep releases the order and its line."""
     import expectations.sql as sql
 
-    landing = tmp_path / "landing"
-    shutil.copytree(FIXTURES / "handmade", landing)
-    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
-    _write(
-        landing,
-        "orders/orders",
-        "late.csv",
-        f"{orders}\nO70,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",
-    )
-    lines = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
-    _write(landing, "orders/order_lines", "late.csv", f"{lines}\nOL70,O70,P1,1,100,60,0\n")
-    reps = "rep_id,rep_name,email,role,team_id,manager_rep_id,region,hire_date,is_active,updated_at"
-    con = duckdb.connect()
-    load_all(con, landing, "run1")
-    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
+    landing, con = _order_of_an_unknown_rep(tmp_path)
+    judged: list[str] = []  # entities whose open rejects were judged again
+    subjects = sql.subjects_sql
 
-    judged: list[int] = []
-    count = sql._count
+    def recording(entity, rules, where, *args, **kwargs):
+        if "_dq_open" in where:
+            judged.append(entity)
+        return subjects(entity, rules, where, *args, **kwargs)
 
-    def counting(con, relation):
-        n = count(con, relation)
-        if relation == "_dq_open":
-            judged.append(n)
-        return n
-
-    monkeypatch.setattr(sql, "_count", counting)
-    s8 = "S8,Other Rep,s8@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
-    _write(landing, "crm/reps", "other.csv", f"{reps}\n{s8}\n")
+    monkeypatch.setattr(sql, "subjects_sql", recording)
+    _write(landing, "crm/reps", "other.csv", f"{REPS}\n{_rep_row('S8')}\n")
     load_all(con, landing, "run2")
-    assert judged and set(judged) == {0}  # two rejects open, neither judged again
+    assert judged == []  # two rejects open, neither judged again
     assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
 
-    judged.clear()
-    s9 = "S9,Late Rep,s9@example.com,sales,T1,M1,east,2026-01-01,true,2026-01-01T00:00:00"
-    _write(landing, "crm/reps", "late.csv", f"{reps}\n{s9}\n")
+    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
     load_all(con, landing, "run3")
-    assert sorted(n for n in judged if n) == [1, 1]  # the order, then its line
+    assert judged == ["orders/orders", "orders/order_lines"]
     assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
     assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run3'").fetchone()[0] == 2
 
