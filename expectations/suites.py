@@ -7,9 +7,12 @@ recent (freshness). GX is imported lazily (it takes seconds) and its analytics a
 A validation whose metrics raised is reported as not computed, never as a pass or a
 plain failure.
 
-Where it runs: GX's SQL execution engine, on the warehouse connection itself (a
-SQLAlchemy engine over duckdb-engine whose every connection is the caller's DuckDB
-connection), against a temporary table of subjects. No row is loaded into pandas.
+Where it runs: the rows to validate and their subjects are computed in the warehouse
+(a temporary table); GX's SQL execution engine validates them in a process of its own
+(`start_gx_worker`), on an in-memory DuckDB holding that table (sent as Arrow), through a
+SQLAlchemy engine over duckdb-engine whose every connection is that DuckDB connection. No
+row is loaded into pandas. The process is started when a run starts, so importing GX
+(~4 s) happens on the other core while the run starts up and loads, not on the run's path.
 
 What it sees: every new row when the run's batches hold at most `SAMPLE_ROWS` rows
 (`SPM_GX_SAMPLE_ROWS`, default 100,000; 0 means no limit). Above that, a deterministic
@@ -23,8 +26,14 @@ on exactly those rows.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import multiprocessing
 import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +57,66 @@ FRAME = "_spm_gx_frame"  # temporary table: one validation's rows and subjects
 _HASH_BUCKETS = 1_000_000
 _GX: dict[str, Any] = {}
 _SHARED: dict[str, duckdb.DuckDBPyConnection] = {}  # the connection GX's engine hands out
+_WORKER: dict[str, ProcessPoolExecutor] = {}  # the process GX runs in
+
+
+def start_gx_worker() -> None:
+    """Start the process that runs the GX suites, if it is not running: it imports GX at
+    once, beside the caller, instead of when the first new batch is checked."""
+    if "pool" not in _WORKER:
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+        )
+        pool.submit(int)  # the pool starts its process on the first task
+        _WORKER["pool"] = pool
+        # registered after multiprocessing's own exit handler, so it runs before it: that
+        # one waits for the process, which waits for a stop that would never come
+        atexit.unregister(_stop_at_exit)
+        atexit.register(_stop_at_exit)
+
+
+def stop_gx_worker() -> None:
+    """Let the GX process go (its ~300 MB are not held through the dbt build); the next
+    validation starts it again."""
+    pool = _WORKER.pop("pool", None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _stop_at_exit() -> None:
+    pool = _WORKER.pop("pool", None)
+    if pool is not None:
+        for process in list((pool._processes or {}).values()):  # no public way (3.14 has one)
+            process.terminate()  # its import need not finish
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _in_worker(fn, *args):
+    """fn(*args) in the GX process, its result back here."""
+    start_gx_worker()
+    try:
+        return _WORKER["pool"].submit(fn, *args).result()
+    except BrokenProcessPool:
+        _WORKER.pop("pool", None)  # the next call starts a new one; this validation fails
+        raise
+
+
+def _warm_up() -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    con = duckdb.connect()
+    _SHARED["con"] = con  # GX tests the connection when the data source is added
+    try:
+        _gx()
+    finally:
+        _SHARED.pop("con", None)
+        con.close()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A run killed outright leaves no GX process behind (nothing else would end it)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _gx():
@@ -301,11 +370,23 @@ def validate_batches(
             [entity, EXACT_DUPLICATE, *batch_ids],
         ).fetchall():
             recorded.setdefault(rule, set()).add((batch_id, row_number))
-        outcomes = _validate(con, entity, ctx, frame_columns, rows)
+        frame = con.execute(f"select * from {FRAME}").to_arrow_table()
+        outcomes = _in_worker(_validate_frame, frame, entity, ctx, frame_columns, rows)
     finally:
         with contextlib.suppress(duckdb.Error):  # never hide the error that got us here
             con.execute(f"drop table if exists {FRAME}")
     return EntityValidation(entity, rows, outcomes, batch_rows, max_rows, recorded)
+
+
+def _validate_frame(frame, entity: str, ctx: EvalContext, frame_columns: list[str], rows: int):
+    """In the GX process: the frame (an Arrow table) as the temporary table GX validates."""
+    con = duckdb.connect()
+    try:
+        set_timezone(con, ctx.timezone)
+        con.execute(f"create temp table {FRAME} as select * from frame")
+        return _validate(con, entity, ctx, frame_columns, rows)
+    finally:
+        con.close()
 
 
 def _validate(

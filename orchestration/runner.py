@@ -35,6 +35,9 @@ def run_pipeline(
     default today; `backfill`: a first and last day recomputed in one run instead;
     `full_refresh`: rebuild the incremental models from raw.
     """
+    from expectations.suites import start_gx_worker
+
+    start_gx_worker()  # imports GX on the other core while the run starts up
     from orchestration.assets.dbt import latest_partition_key
     from orchestration.definitions import defs
     from orchestration.resources import keep_build_file_open

@@ -215,6 +215,44 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Batches with a reject recorded or released, or a file rejected whole, since the last
+    successful build: dq_rejected_rows rebuilds all their rows. -#}
+{% macro reject_batches_since(since) -%}
+    {%- set changes = [
+        (source('quality', 'rejected_rows'), 'rejected_at > ' ~ since),
+        (source('quality', 'reject_resolutions'), 'resolved_at > ' ~ since),
+        (source('control', 'batches'), "status = 'rejected' and loaded_at > " ~ since),
+    ] -%}
+    {%- for relation, condition in changes %}
+    select
+        entity,
+        batch_id
+    from {{ relation }}
+    where {{ condition }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro delete_scope_reject_batches() -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }}
+        where (entity, batch_id) in ({{ reject_batches_since(scope_since()) }})
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on a table whose own columns are entity and batch_id -#}
+{% macro in_scope_reject_batches() -%}
+    {%- if is_incremental() and scoped() -%}
+        (entity, batch_id) in ({{ reject_batches_since(scope_since()) }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Row filters: only the days / periods / orders in scope (everything on a full build).
     `incremental`: the model keeps rows between runs (its table must exist to filter). -#}
 {% macro in_scope_days(day_expression, incremental=true) -%}

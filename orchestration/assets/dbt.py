@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from expectations.suites import stop_gx_worker
 from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
 from ingestion.run_scope import record_build_end, record_run_scope, unchanged_entities
@@ -97,6 +98,7 @@ def spm_dbt_models(
         models = validated_models(dbt_project.manifest_path)
         idle = unchanged_entities(con, scope.changed_since, models) if scope.incremental else []
     release_build_file()  # dbt's process takes the file
+    stop_gx_worker()  # the checks are done: its memory is not held through the build
     context.log.info(
         f"dbt scope: days {scope.window_start} .. {scope.window_end} (end excluded); "
         f"{'incremental' if scope.incremental else 'full refresh'}: {scope.reason}"
@@ -117,6 +119,7 @@ def spm_dbt_models(
         if idle:
             context.log.info(f"unchanged since the last build, not rebuilt: {', '.join(idle)}")
     succeeded = False
+    invocation = None
     try:
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
@@ -125,7 +128,8 @@ def spm_dbt_models(
         with spm.build_connection() as con:
             record_build_end(con, context.run.run_id, succeeded)
         release_build_file()
-    keep_parse_state(invocation.target_path)
+        if invocation is not None:  # a failed build's folder too: one per run would pile up
+            keep_parse_state(invocation.target_path)
 
 
 def keep_parse_state(run_target: Path) -> None:

@@ -27,8 +27,25 @@ AS_OF = date(2026, 11, 20)
 NEXT_DAY = date(2026, 11, 21)
 # Columns that say which run wrote a row, not what it says.
 RUN_COLUMNS = {"run_id", "built_at", "computed_at", "published_at", "source_batches", "_changed_at"}
-# Every published mart but the reject list, whose rows say when a run rejected them.
-MARTS = tuple(key.path[-1] for key in MART_KEYS if key.path[-1] != "dq_rejected_rows")
+MARTS = tuple(key.path[-1] for key in MART_KEYS)
+
+
+def _orphan_line(landing: Path) -> None:
+    """A line of an order that arrives only the next night: rejected, then released."""
+    con = duckdb.connect()
+    try:
+        lines = f"read_csv('{landing}/orders/order_lines/order_lines_{AS_OF:%Y%m%d}.csv', all_varchar = true)"
+        con.execute(
+            f"""
+            copy (
+                select 'OLEARLY0001' as order_line_id, 'SOEARLY0001' as order_id, product_id,
+                    '2' as quantity, unit_price, unit_cost, discount
+                from {lines} order by order_line_id limit 1
+            ) to '{landing}/orders/order_lines/order_lines_{AS_OF:%Y%m%d}_early.csv' (header, delimiter ',')
+            """
+        )
+    finally:
+        con.close()
 
 
 def _late_changes(landing: Path) -> None:
@@ -59,15 +76,28 @@ def _late_changes(landing: Path) -> None:
                 select 'SOBACK0001', account_id, rep_id, channel, '2026-03-10', currency, 'completed',
                     '{NEXT_DAY}T01:00:00'
                 from picked where n = 20
+                union all
+                -- the order of the line that came a night early (_orphan_line)
+                select 'SOEARLY0001', account_id, rep_id, channel, '2026-06-10', currency, 'completed',
+                    '{NEXT_DAY}T01:00:00'
+                from picked where n = 21
             ) to '{late}' (header, delimiter ',')
             """
         )
         con.execute(
             f"""
             copy (
-                select 'OLBACK0001' as order_line_id, 'SOBACK0001' as order_id, product_id,
-                    '3' as quantity, unit_price, unit_cost, discount
-                from {lines} limit 1
+                (
+                    select 'OLBACK0001' as order_line_id, 'SOBACK0001' as order_id, product_id,
+                        '3' as quantity, unit_price, unit_cost, discount
+                    from {lines} limit 1
+                )
+                union all
+                (
+                    -- a new reject: a product nobody knows
+                    select 'OLBACK0002', 'SOBACK0001', 'NO-SUCH-PRODUCT', '1', unit_price, unit_cost, discount
+                    from {lines} limit 1
+                )
             ) to '{landing}/orders/order_lines/order_lines_{NEXT_DAY:%Y%m%d}_corrections.csv'
             (header, delimiter ',')
             """
@@ -167,7 +197,9 @@ def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
     generate_company(company.landing, scale=10_000, seed=7, as_of=AS_OF)
     mp = pytest.MonkeyPatch()
     try:
+        _orphan_line(company.landing)
         _run(company, mp, partition=AS_OF.isoformat())
+        early = company.query("select rule from marts.dq_rejected_rows where record_key = 'OLEARLY0001'")
         added = append_next_day(company.landing, NEXT_DAY)
         _late_changes(company.landing)
         _run(company, mp, partition=NEXT_DAY.isoformat())
@@ -184,6 +216,7 @@ def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
         shutil.copy2(company.warehouse, backfilled)
     finally:
         mp.undo()
+    assert early, "the orphan line was not rejected"
     return company, added, incremental, full, backfilled, publish_modes
 
 
@@ -227,6 +260,15 @@ def test_late_changes_reached_the_marts(incremental_then_full):
         "count(*) filter (where is_returned and returned_quantity >= 1) from marts.fct_order_lines"
     )[0]
     assert rows[0] == 1 and rows[1] >= 1
+    # the reject list changed by batch: a new reject in, a released one out
+    rejects = company.query(
+        "select record_key, rule from marts.dq_rejected_rows "
+        "where record_key in ('OLBACK0002', 'OLEARLY0001')"
+    )
+    assert rejects == [("OLBACK0002", "unknown_product")]
+    assert company.query(
+        "select count(*) from marts.fct_order_lines where order_line_id = 'OLEARLY0001'"
+    ) == [(1,)]
 
 
 def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_full, tmp_path):

@@ -335,6 +335,7 @@ def test_a_validation_that_raised_is_not_computed(corpus, monkeypatch):
         return real(gxe, rule, column, ctx)
 
     monkeypatch.setattr(suites, "_expectation", broken)
+    monkeypatch.setattr(suites, "_in_worker", lambda fn, *args: fn(*args))  # where the patch holds
     batches = [
         b
         for (b,) in corpus.execute(
@@ -345,6 +346,28 @@ def test_a_validation_that_raised_is_not_computed(corpus, monkeypatch):
     assert not validation.computed
     (outcome,) = [o for o in validation.outcomes if not o.computed]
     assert outcome.name == "unknown_rep" and "no_such_column" in outcome.error
+
+
+def test_gx_runs_in_a_process_of_its_own_and_a_lost_one_fails_one_validation(corpus):
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    import expectations.suites as suites
+
+    batches = [
+        b
+        for (b,) in corpus.execute("select batch_id from raw._batches where entity = 'crm/teams'").fetchall()
+    ]
+    suites.start_gx_worker()
+    pid = suites._in_worker(os.getpid)
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):  # the check reports it as not run: an error
+        suites.validate_batches(corpus, "crm/teams", batches, CTX)
+    validation = suites.validate_batches(corpus, "crm/teams", batches, CTX)  # a new process
+    assert validation.computed and validation.rows > 0
+    assert suites._in_worker(os.getpid) not in (pid, os.getpid())
 
 
 # --- the Dagster check built on it --------------------------------------------------------
@@ -373,6 +396,7 @@ def test_the_check_warns_on_bad_rows_and_errs_when_broken_or_disagreeing(corpus,
 
     # an expectation that raised: not computed -> error, never a pass
     real = suites._expectation
+    monkeypatch.setattr(suites, "_in_worker", lambda fn, *args: fn(*args))  # where the patch holds
     monkeypatch.setattr(
         suites,
         "_expectation",

@@ -1,7 +1,11 @@
 {#- Input rows kept out of the facts: the rejects still in force. The rules live in one
     place, the registry expectations/rules.py; they are evaluated on each new batch when
     it is loaded and appended to raw._rejected_rows. A reject is released when it no
-    longer holds (a late parent row, FX rate or KPI), see raw._reject_resolutions. -#}
+    longer holds (a late parent row, FX rate or KPI), see raw._reject_resolutions.
+    A view: dq_rejected_rows copies it whole and int_reps__versions reads one entity's;
+    as a table, every reject ever kept was copied one more time each night. -#}
+{{ config(materialized='view') }}
+
 with
 
 rejects as (

@@ -1,4 +1,13 @@
 -- Every input row kept out of the facts, and every file rejected as a whole, with why.
+-- Incremental: a run rebuilds the rows of the batches whose rejects changed since the
+-- last successful build (reject_batches_since), not every reject ever kept.
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_scope_reject_batches() }}",
+) }}
+
 with
 
 row_rejects as (
@@ -13,6 +22,7 @@ row_rejects as (
         batch_id,
         rejected_at
     from {{ ref('int_quality__row_rejects') }}
+    where {{ in_scope_reject_batches() }}
 
 ),
 
@@ -28,7 +38,7 @@ file_rejects as (
         batch_id,
         loaded_at as rejected_at
     from {{ source('control', 'batches') }}
-    where status = 'rejected'
+    where status = 'rejected' and {{ in_scope_reject_batches() }}
 
 ),
 
