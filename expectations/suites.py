@@ -9,10 +9,11 @@ plain failure.
 
 Where it runs: the rows to validate and their subjects are computed in the warehouse
 (a temporary table); GX's SQL execution engine validates them in a process of its own
-(`start_gx_worker`), on an in-memory DuckDB holding that table (sent as Arrow), through a
-SQLAlchemy engine over duckdb-engine whose every connection is that DuckDB connection. No
-row is loaded into pandas. The process is started when a run starts, so importing GX
-(~4 s) happens on the other core while the run starts up and loads, not on the run's path.
+(`start_gx_worker`), on an in-memory DuckDB holding that table (handed over as a Parquet
+file), through a SQLAlchemy engine over duckdb-engine whose every connection is that
+DuckDB connection. No row is loaded into pandas. The process is started when a run
+starts, so importing GX (~4 s) happens on the other core while the run starts up and
+loads, not on the run's path.
 
 What it sees: every new row when the run's batches hold at most `SAMPLE_ROWS` rows
 (`SPM_GX_SAMPLE_ROWS`, default 100,000; 0 means no limit). Above that, a deterministic
@@ -30,6 +31,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -370,20 +372,23 @@ def validate_batches(
             [entity, EXACT_DUPLICATE, *batch_ids],
         ).fetchall():
             recorded.setdefault(rule, set()).add((batch_id, row_number))
-        frame = con.execute(f"select * from {FRAME}").to_arrow_table()
-        outcomes = _in_worker(_validate_frame, frame, entity, ctx, frame_columns, rows)
+        # handed over as a file DuckDB writes and reads: no copy of the rows in Python
+        with tempfile.TemporaryDirectory(prefix="spm-gx-") as folder:
+            path = os.path.join(folder, "frame.parquet")
+            con.execute(f"copy {FRAME} to {lit(path)} (format parquet)")
+            outcomes = _in_worker(_validate_frame, path, entity, ctx, frame_columns, rows)
     finally:
         with contextlib.suppress(duckdb.Error):  # never hide the error that got us here
             con.execute(f"drop table if exists {FRAME}")
     return EntityValidation(entity, rows, outcomes, batch_rows, max_rows, recorded)
 
 
-def _validate_frame(frame, entity: str, ctx: EvalContext, frame_columns: list[str], rows: int):
-    """In the GX process: the frame (an Arrow table) as the temporary table GX validates."""
+def _validate_frame(path: str, entity: str, ctx: EvalContext, frame_columns: list[str], rows: int):
+    """In the GX process: the frame (a Parquet file) as the temporary table GX validates."""
     con = duckdb.connect()
     try:
         set_timezone(con, ctx.timezone)
-        con.execute(f"create temp table {FRAME} as select * from frame")
+        con.execute(f"create temp table {FRAME} as select * from read_parquet({lit(path)})")
         return _validate(con, entity, ctx, frame_columns, rows)
     finally:
         con.close()
