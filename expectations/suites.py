@@ -3,9 +3,9 @@
 One suite per landing entity: every registry rule becomes one expectation on its subject
 column (the same SQL subject the reject predicates use), plus batch-level expectations:
 the contract columns exist, the key is unique within the batch, and the newest event is
-recent (freshness). GX is imported lazily (it takes seconds) and its analytics are off.
-A validation whose metrics raised is reported as not computed, never as a pass or a
-plain failure.
+recent (freshness). GX is imported in a process of its own (it takes seconds; see below)
+and its analytics are off. A validation whose metrics raised is reported as not
+computed, never as a pass or a plain failure.
 
 Where it runs: the rows to validate and their subjects are computed in the warehouse
 (a temporary table); GX's SQL execution engine validates them in a process of its own
@@ -31,6 +31,7 @@ import atexit
 import contextlib
 import multiprocessing
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -105,6 +106,9 @@ def _in_worker(fn, *args):
 
 def _warm_up() -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # GX's Spark support is not used here, and pyspark's Spark Connect module exits a
+    # process whose __main__ has no file: this one, when the parent ran `python -m ...`
+    sys.modules.setdefault("pyspark", None)
     con = duckdb.connect()
     _SHARED["con"] = con  # GX tests the connection when the data source is added
     try:
