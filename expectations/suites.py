@@ -12,7 +12,7 @@ Where it runs: the rows to validate and their subjects are computed in the wareh
 (`start_gx_worker`), on an in-memory DuckDB holding that table (handed over as a Parquet
 file), through a SQLAlchemy engine over duckdb-engine whose every connection is that
 DuckDB connection. No row is loaded into pandas. The process is started when a run
-starts, so importing GX (~4 s) happens on the other core while the run starts up and
+starts, so importing GX (~5 s) happens on the other core while the run starts up and
 loads, not on the run's path.
 
 What it sees: every new row when the run's batches hold at most `SAMPLE_ROWS` rows
@@ -74,24 +74,20 @@ def start_gx_worker() -> None:
         _WORKER["pool"] = pool
         # registered after multiprocessing's own exit handler, so it runs before it: that
         # one waits for the process, which waits for a stop that would never come
-        atexit.unregister(_stop_at_exit)
-        atexit.register(_stop_at_exit)
+        atexit.unregister(stop_gx_worker)
+        atexit.register(stop_gx_worker, now=True)
 
 
-def stop_gx_worker() -> None:
+def stop_gx_worker(*, now: bool = False) -> None:
     """Let the GX process go (its ~300 MB are not held through the dbt build); the next
-    validation starts it again."""
+    validation starts it again. `now` (at exit): end it at once, its import unfinished."""
     pool = _WORKER.pop("pool", None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _stop_at_exit() -> None:
-    pool = _WORKER.pop("pool", None)
-    if pool is not None:
+    if pool is None:
+        return
+    if now:
         for process in list((pool._processes or {}).values()):  # no public way (3.14 has one)
-            process.terminate()  # its import need not finish
-        pool.shutdown(wait=True, cancel_futures=True)
+            process.terminate()
+    pool.shutdown(wait=now, cancel_futures=True)
 
 
 def _in_worker(fn, *args):
