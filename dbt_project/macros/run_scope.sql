@@ -238,7 +238,7 @@
 {% macro delete_scope_reject_batches() -%}
     {%- if is_incremental() and scoped() -%}
         delete from {{ this }}
-        where (entity, batch_id) in ({{ reject_batches_since(scope_since()) }})
+        where {{ in_scope_reject_batches() }}
     {%- else -%}
         {{ delete_all_rows() }}
     {%- endif -%}
