@@ -315,3 +315,52 @@ def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_ful
     failed = " ".join(line for line in result.stdout.splitlines() if "FAIL 1 " in line)
     assert "unique_combination_fct_order_lines_order_line_id" in failed, result.stdout[-3000:]
     assert "unique_combination_kpi_rep_period" in failed, result.stdout[-3000:]
+
+
+def test_not_null_columns_fails_once_per_column_holding_a_null(incremental_then_full, tmp_path):
+    """A mart's required columns are one test: it fails with one row per column that
+    holds a null (here two columns of fct_order_lines), and passes on the others."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    company, *_ = incremental_then_full
+    build = tmp_path / "build.duckdb"
+    shutil.copy2(company.build_db, build)
+    con = duckdb.connect(str(build))
+    try:
+        con.execute(
+            "update marts.fct_order_lines set rep_id = null where order_line_id in "
+            "(select order_line_id from marts.fct_order_lines order by order_line_id limit 2)"
+        )
+        con.execute(
+            "update marts.fct_order_lines set net_amount_base = null where order_line_id = "
+            "(select max(order_line_id) from marts.fct_order_lines)"
+        )
+    finally:
+        con.close()
+    dbt = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run(
+        [dbt, "test", "--select", "test_name:not_null_columns", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--store-failures", "--exclude-resource-type", "unit_test"],
+        env={**os.environ, "SPM_BUILD_DB": str(build), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0, result.stdout[-3000:]
+    failed = [line for line in result.stdout.splitlines() if " FAIL " in line]
+    assert len(failed) == 1 and "FAIL 2 not_null_columns_fct_order_lines" in failed[0], result.stdout[-3000:]
+    con = duckdb.connect(str(build), read_only=True)
+    try:
+        stored = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_name = 'not_null_columns_fct_order_lines'"
+        ).fetchall()
+        assert len(stored) == 1, stored
+        schema, table = stored[0]
+        rows = con.execute(f"select column_name, null_rows from {schema}.{table} order by 1").fetchall()
+    finally:
+        con.close()
+    assert rows == [("net_amount_base", 1), ("rep_id", 2)]
