@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +24,21 @@ def need_service(available: bool, what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (SPM_REQUIRE_SERVICES=1) but not available")
     pytest.skip(f"{what} not available")
+
+
+def run_dbt(
+    build_db: Path, target_path: Path, *args: str, timeout: int = 300, **env: str
+) -> subprocess.CompletedProcess:
+    """`dbt <args>` on the project against `build_db`, with its own target folder and no
+    telemetry; `env`: more settings (SPM_DBT_TARGET=...). Output in `.stdout`."""
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target_path)],
+        env={**os.environ, "SPM_BUILD_DB": str(build_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
 
 
 @dataclass

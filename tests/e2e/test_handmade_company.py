@@ -175,20 +175,9 @@ def test_names_in_any_script_pass_through(company):
 
 def test_dbt_unit_tests_of_every_formula_pass(company):
     """The dbt unit tests (hand-computed formula cases) against this company's build warehouse."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.conftest import run_dbt
 
-    from orchestration.settings import DBT_PROJECT_DIR
-
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(company.root / "dbt_target")],
-        env={**os.environ, "SPM_BUILD_DB": str(company.build_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = run_dbt(company.build_db, company.root / "dbt_target", "test", "--select", "test_type:unit")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "PASS=" in result.stdout and " FAIL" not in result.stdout
 

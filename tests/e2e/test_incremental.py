@@ -19,7 +19,7 @@ import pytest
 from ingestion.demo.generator import generate_company
 from ingestion.demo.next_day import append_next_day
 from orchestration.assets.publish import MART_KEYS
-from tests.conftest import Company, make_company
+from tests.conftest import Company, make_company, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -274,12 +274,6 @@ def test_late_changes_reached_the_marts(incremental_then_full):
 def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_full, tmp_path):
     """On an incremental build the big marts' unique tests count only the keys of the rows
     the run rebuilt (over the whole table): a duplicate among them still fails the build."""
-    import os
-    import subprocess
-    import sys
-
-    from orchestration.settings import DBT_PROJECT_DIR
-
     company, *_ = incremental_then_full
     build = tmp_path / "build.duckdb"
     shutil.copy2(company.build_db, build)
@@ -303,13 +297,9 @@ def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_ful
         )
     finally:
         con.close()
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, "test", "--select", "fct_order_lines", "kpi_rep_period", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--exclude-resource-type", "unit_test"],
-        env={**os.environ, "SPM_BUILD_DB": str(build), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True, text=True, timeout=300,
+    result = run_dbt(
+        build, tmp_path / "target",
+        "test", "--select", "fct_order_lines", "kpi_rep_period", "--exclude-resource-type", "unit_test",
     )  # fmt: skip
     assert result.returncode != 0, result.stdout[-3000:]
     failed = " ".join(line for line in result.stdout.splitlines() if "FAIL 1 " in line)
@@ -320,12 +310,6 @@ def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_ful
 def test_not_null_columns_fails_once_per_column_holding_a_null(incremental_then_full, tmp_path):
     """A mart's required columns are one test: it fails with one row per column that
     holds a null (here two columns of fct_order_lines), and passes on the others."""
-    import os
-    import subprocess
-    import sys
-
-    from orchestration.settings import DBT_PROJECT_DIR
-
     company, *_ = incremental_then_full
     build = tmp_path / "build.duckdb"
     shutil.copy2(company.build_db, build)
@@ -341,13 +325,10 @@ def test_not_null_columns_fails_once_per_column_holding_a_null(incremental_then_
         )
     finally:
         con.close()
-    dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, "test", "--select", "test_name:not_null_columns", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--store-failures", "--exclude-resource-type", "unit_test"],
-        env={**os.environ, "SPM_BUILD_DB": str(build), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True, text=True, timeout=300,
+    result = run_dbt(
+        build, tmp_path / "target",
+        "test", "--select", "test_name:not_null_columns", "--store-failures",
+        "--exclude-resource-type", "unit_test",
     )  # fmt: skip
     assert result.returncode != 0, result.stdout[-3000:]
     failed = [line for line in result.stdout.splitlines() if " FAIL " in line]

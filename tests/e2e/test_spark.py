@@ -14,7 +14,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import comparable_rows, handmade_landing_with_bad_rows, make_company, need_service
+from tests.conftest import (
+    comparable_rows,
+    handmade_landing_with_bad_rows,
+    make_company,
+    need_service,
+    run_dbt,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -67,29 +73,16 @@ def runs(tmp_path_factory):
 
 
 def _duckdb_reference(root, spark):
-    import os
-    import sys
-    from pathlib import Path
-
     from orchestration.publish import publish_duckdb
-    from orchestration.settings import DBT_PROJECT_DIR
 
     duck = make_company(root)
     duck.build_db.parent.mkdir(parents=True)
     shutil.copyfile(spark.build_db, duck.build_db)
-    env = {
-        **os.environ,
-        "SPM_DBT_TARGET": "duckdb",
-        "SPM_BUILD_DB": str(duck.build_db),
-        "SPM_TIMEZONE": "Asia/Shanghai",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--exclude-resource-type", "unit_test",
-         "--vars", '{"run_id": "duckdb-reference"}', "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(root / "dbt_target"),
-         "--log-path", str(root / "dbt_logs")],
-        env=env, capture_output=True, text=True, timeout=600,
+    result = run_dbt(
+        duck.build_db, root / "dbt_target",
+        "build", "--exclude-resource-type", "unit_test", "--vars", '{"run_id": "duckdb-reference"}',
+        "--log-path", str(root / "dbt_logs"),
+        timeout=600, SPM_DBT_TARGET="duckdb", SPM_TIMEZONE="Asia/Shanghai",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     publish_duckdb(duck.build_db, duck.warehouse, "duckdb-reference")
