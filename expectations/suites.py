@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,19 +63,22 @@ _SHARED: dict[str, duckdb.DuckDBPyConnection] = {}  # the connection GX's engine
 _WORKER: dict[str, ProcessPoolExecutor] = {}  # the process GX runs in
 
 
-def start_gx_worker() -> None:
+def start_gx_worker() -> Future | None:
     """Start the process that runs the GX suites, if it is not running: it imports GX at
-    once, beside the caller, instead of when the first new batch is checked."""
-    if "pool" not in _WORKER:
-        pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
-        )
-        pool.submit(int)  # the pool starts its process on the first task
-        _WORKER["pool"] = pool
-        # registered after multiprocessing's own exit handler, so it runs before it: that
-        # one waits for the process, which waits for a stop that would never come
-        atexit.unregister(stop_gx_worker)
-        atexit.register(stop_gx_worker, now=True)
+    once, beside the caller, instead of when the first new batch is checked. Returns a
+    future done when that import is (None: the process was running)."""
+    if "pool" in _WORKER:
+        return None
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+    )
+    warmed = pool.submit(int)  # the pool starts its process on the first task
+    _WORKER["pool"] = pool
+    # registered after multiprocessing's own exit handler, so it runs before it: that
+    # one waits for the process, which waits for a stop that would never come
+    atexit.unregister(stop_gx_worker)
+    atexit.register(stop_gx_worker, now=True)
+    return warmed
 
 
 def stop_gx_worker(*, now: bool = False) -> None:

@@ -56,8 +56,9 @@ defs = dg.Definitions(
         "dbt": SpmDbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),
-            # The dbt of this interpreter's environment, whether or not it is on PATH.
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            # The dbt of this interpreter's environment, whether or not it is on PATH; its
+            # build runs in the worker `spm run` started (orchestration/dbt_worker.py).
+            dbt_executable=str(Path(sys.executable).parent / "spm-dbt"),
         ),
     },
     # One writer at a time on the DuckDB build file: steps run one after another.

@@ -29,6 +29,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
+from orchestration.dbt_worker import WORKER_ENV, take_dbt_worker
 from orchestration.mirror import BATCH_TABLE, SOURCE_SCHEMAS, CopyResult, MirrorSource
 from orchestration.mirror import ident as _ident
 from orchestration.mirror import sql_str as _sql_str
@@ -339,7 +340,14 @@ class SpmDbtCliResource(DbtCliResource):
 
             log = context.log.info if context is not None else None
             prepare_spark_build(Settings.from_env().build_db, os.environ.get("SPM_TIMEZONE"), log=log)
-        return super().cli(args, context=context, **kwargs)
+        worker = take_dbt_worker() if args and args[0] == "build" else None
+        if worker is None:
+            return super().cli(args, context=context, **kwargs)
+        os.environ[WORKER_ENV] = worker  # dagster-dbt hands this process's environment to dbt
+        try:
+            return super().cli(args, context=context, **kwargs)
+        finally:
+            os.environ.pop(WORKER_ENV, None)
 
     @cached_property
     def _cli_version(self) -> Version:

@@ -36,8 +36,14 @@ def run_pipeline(
     `full_refresh`: rebuild the incremental models from raw.
     """
     from expectations.suites import start_gx_worker
+    from orchestration.dbt_worker import start_dbt_worker
 
-    start_gx_worker()  # imports GX on the other core while the run starts up
+    target = os.environ.get("SPM_DBT_TARGET") or "duckdb"
+    gx_imported = start_gx_worker()  # imports GX on the other core while the run starts up
+    if gx_imported is None:
+        start_dbt_worker(target)
+    else:  # then dbt, for the build: the two imports at once would slow the run's start
+        gx_imported.add_done_callback(lambda _: start_dbt_worker(target))
     from orchestration.assets.dbt import latest_partition_key
     from orchestration.definitions import defs
     from orchestration.resources import keep_build_file_open

@@ -23,6 +23,7 @@ from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
 from ingestion.run_scope import record_build_end, record_run_scope, unchanged_entities
 from orchestration.dbt_manifest import ensure_manifest, project_fingerprint, validated_models
+from orchestration.dbt_worker import stop_dbt_worker
 from orchestration.resources import WAREHOUSE_POOL, SpmResource, release_build_file
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -130,6 +131,7 @@ def spm_dbt_models(
         with spm.build_connection() as con:
             record_build_end(con, context.run.run_id, succeeded)
         release_build_file()
+        stop_dbt_worker()  # reaps the worker the build ran in, or ends an unused one
         if invocation is not None:  # a failed build's folder too: one per run would pile up
             keep_parse_state(invocation.target_path)
 
