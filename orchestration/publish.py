@@ -9,7 +9,8 @@ stop the writer.
 After an incremental dbt build (docs/scaling.md), when the published file is the one the
 previous build published, the new file starts as a copy of it and only the rows that
 build replaced are swapped in the large marts (the orders of int_scope__orders, the
-periods of int_scope__periods); every other mart is copied whole. Row counts must then
+periods of int_scope__periods, or every period from a grain's first one there on); every
+other mart is copied whole. Row counts must then
 equal the build's, or the file is written from scratch.
 """
 
@@ -35,6 +36,7 @@ PARTIAL_MARTS = {
     "kpi_rep_period": "periods",
     "scorecard_rep_period": "periods",
     "kpi_rep_channel_period": "periods",
+    "review_sheet_rep_period": "periods from the first",
 }
 _REPLACED = {
     "orders": "order_id in (select order_id from build.intermediate.int_scope__orders)",
@@ -44,6 +46,9 @@ _REPLACED = {
     # of deduplicating every row of the mart (macros/run_scope.sql key_tuple)
     "periods": "(m.period_grain, m.period_start) in "
     "(select period_grain, period_start from build.intermediate.int_scope__periods)",
+    # trend columns: a changed period moves the ones after it (macros/run_scope.sql)
+    "periods from the first": "m.period_start >= (select min(s.period_start) "
+    "from build.intermediate.int_scope__periods as s where s.period_grain = m.period_grain)",
 }
 
 

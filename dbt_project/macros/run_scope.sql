@@ -205,6 +205,73 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- pre_hook of a period model with trend columns (lags over the periods before): drop,
+    per grain, the rows from the first period this run recomputes on. -#}
+{% macro delete_from_first_scope_period() -%}
+    {%- if is_incremental() and scoped() -%}
+        delete from {{ this }} as current_rows
+        where current_rows.period_start >= (
+            select first_scope.period_start
+            from ({{ first_scope_periods() }}) as first_scope
+            where first_scope.period_grain = current_rows.period_grain
+        )
+    {%- else -%}
+        {{ delete_all_rows() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Each grain's first period in int_scope__periods: a model with trend columns rebuilds
+    every period from it on. -#}
+{% macro first_scope_periods() -%}
+    select
+        period_grain,
+        min(period_start) as period_start
+    from {{ ref('int_scope__periods') }}
+    group by period_grain
+{%- endmacro %}
+
+{#- `columns` of `relation` (a CTE of period rows) and is_rebuilt: on an incremental run,
+    the rows from each grain's first scope period on (rebuilt), and of each series of
+    `keys` the `periods_back` rows before them (not rebuilt: what the lags of the rebuilt
+    rows read); otherwise every row, rebuilt. -#}
+{% macro rows_to_rebuild_with_lags(relation, keys, columns, periods_back=2) -%}
+    {%- set series = keys + ['period_grain'] -%}
+    select
+        {%- for column in columns %}
+            {{ relation }}.{{ column }},
+        {%- endfor %}
+    {%- if is_incremental() and scoped() %}
+        rows_before.period_start is null as is_rebuilt
+    from {{ relation }}
+    left join ({{ first_scope_periods() }}) as first_rebuilt
+        on {{ relation }}.period_grain = first_rebuilt.period_grain
+    left join (
+        select
+            {%- for key in series %}
+                earlier.{{ key }},
+            {%- endfor %}
+            earlier.period_start,
+            row_number() over (
+                partition by earlier.{{ series | join(', earlier.') }}
+                order by earlier.period_start desc
+            ) as periods_back
+        from {{ relation }} as earlier
+        inner join ({{ first_scope_periods() }}) as first_scope
+            on earlier.period_grain = first_scope.period_grain and earlier.period_start < first_scope.period_start
+    ) as rows_before
+        on
+            {%- for key in series %}
+                {{ relation }}.{{ key }} = rows_before.{{ key }} and
+            {%- endfor %}
+            {{ relation }}.period_start = rows_before.period_start
+            and rows_before.periods_back <= {{ periods_back }}
+    where {{ relation }}.period_start >= first_rebuilt.period_start or rows_before.period_start is not null
+    {%- else %}
+        true as is_rebuilt
+    from {{ relation }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- pre_hook of an order-line model: drop the lines of the orders this run rebuilds. -#}
 {% macro delete_scope_orders() -%}
     {%- if is_incremental() and scoped() -%}

@@ -1,9 +1,19 @@
 -- What the feedback talk needs, per rep, period and KPI of the rep's role: actual against
 -- target and against the team median, the KPI's rank among the rep's KPIs (strongest first),
 -- and the trend over the two periods before; the rep's composite against the team median.
+-- Incremental: a run rebuilds, per grain, every period from the first one in
+-- int_scope__periods on (a changed period moves the trend columns of the ones after it),
+-- reading the two rows before it of each rep and KPI for the trend.
+-- depends_on: {{ ref('int_scope__periods') }}
+{{ config(
+    materialized=scoped_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_from_first_scope_period() }}",
+) }}
 with
 
-kpis as (
+all_kpis as (
 
     select
         rep_id,
@@ -23,7 +33,7 @@ kpis as (
 
 ),
 
-scorecards as (
+all_scorecards as (
 
     select
         rep_id,
@@ -37,6 +47,22 @@ scorecards as (
 
 ),
 
+-- the rows this run writes (is_rebuilt) and, on an incremental run, the two rows before
+-- them of each rep and KPI: the trend columns' lags read those
+kpis as (
+    {{ rows_to_rebuild_with_lags('all_kpis', ['rep_id', 'kpi_code'], [
+        'rep_id', 'team_id', 'role', 'kpi_code', 'perspective', 'period_grain', 'period_start',
+        'actual_value', 'target_value', 'attainment_pct', 'weight_pct', 'weighted_score',
+    ]) }}
+),
+
+scorecards as (
+    {{ rows_to_rebuild_with_lags('all_scorecards', ['rep_id'], [
+        'rep_id', 'rep_name', 'team_id', 'period_grain', 'period_start', 'composite_score',
+        'coaching_flag',
+    ]) }}
+),
+
 team_kpi_medians as (
 
     select
@@ -47,6 +73,7 @@ team_kpi_medians as (
         {{ median('actual_value') }} as team_median_actual,
         {{ median('attainment_pct') }} as team_median_attainment_pct
     from kpis
+    where is_rebuilt
     group by team_id, kpi_code, period_grain, period_start
 
 ),
@@ -142,3 +169,4 @@ left join team_composite_medians
         with_history.team_id = team_composite_medians.team_id
         and with_history.period_grain = team_composite_medians.period_grain
         and with_history.period_start = team_composite_medians.period_start
+where with_history.is_rebuilt
