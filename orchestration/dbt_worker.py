@@ -54,7 +54,7 @@ def _start(target: str) -> None:
         )
     finally:
         listener.close()
-    _WORKER.update(process=process, path=path, folder=folder)
+    _WORKER.update(process=process, path=path)
 
 
 def take_dbt_worker() -> str | None:
@@ -89,12 +89,16 @@ def _stop() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    folder = _WORKER.pop("folder", None)
-    if folder:
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(str(folder), "worker.sock"))
-            os.rmdir(str(folder))
+    path = _WORKER.pop("path", None)
+    if path:
+        _remove_socket(str(path))
     _WORKER.clear()
+
+
+def _remove_socket(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
 
 
 # --------------------------------------------------------------------------- worker side
@@ -113,6 +117,7 @@ def _serve(listen_fd: int, parent_pid: int, target: str) -> int:
             break
         except TimeoutError:
             if os.getppid() != parent_pid:  # the run ended without a build: nothing to serve
+                _remove_socket(listener.getsockname())
                 return 0
     conn.settimeout(None)
     header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 2)

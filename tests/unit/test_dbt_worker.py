@@ -4,6 +4,7 @@ the dbt process it replaces (output, exit code), and without a worker spm-dbt ru
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,24 @@ def test_without_a_worker_spm_dbt_runs_dbt_itself(tmp_path):
 
 def test_an_unused_worker_is_ended_and_its_socket_removed(worker):
     process = worker._WORKER["process"]
-    folder = Path(worker._WORKER["folder"])
+    folder = Path(worker._WORKER["path"]).parent
     assert (folder / "worker.sock").exists()
     worker.stop_dbt_worker()
     assert process.poll() is not None
     assert not folder.exists()
     assert worker.take_dbt_worker() is None
+
+
+def test_a_worker_whose_run_ended_without_a_build_ends_and_removes_its_socket():
+    # a process that starts a worker and ends without atexit handlers (os._exit)
+    code = (
+        "import os; from orchestration import dbt_worker as w; w.start_dbt_worker('duckdb'); "
+        "print(w._WORKER['path'], flush=True); os._exit(0)"
+    )
+    started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    folder = Path(started.stdout.strip()).parent
+    assert folder.name.startswith("spm-dbt-")
+    deadline = time.time() + 60
+    while folder.exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not folder.exists()
