@@ -37,13 +37,18 @@ def run_pipeline(
     """
     from expectations.suites import start_gx_worker
     from orchestration.dbt_worker import start_dbt_worker
+    from orchestration.settings import Settings
 
-    target = os.environ.get("SPM_DBT_TARGET") or "duckdb"
+    settings = Settings.from_env()
     gx_imported = start_gx_worker()  # imports GX on the other core while the run starts up
-    if gx_imported is None:
-        start_dbt_worker(target)
-    else:  # then dbt, for the build: the two imports at once would slow the run's start
-        gx_imported.add_done_callback(lambda _: start_dbt_worker(target))
+    # Then dbt, for the build, on a warehouse that has history: a first run loads all of it
+    # (the run's memory peak, which the worker's ~130 MB would raise) and builds for minutes.
+    if settings.build_db.exists() and not full_refresh:
+        target = settings.dbt_target
+        if gx_imported is None:
+            start_dbt_worker(target)
+        else:  # the two imports at once would slow the run's start
+            gx_imported.add_done_callback(lambda _: start_dbt_worker(target))
     from orchestration.assets.dbt import latest_partition_key
     from orchestration.definitions import defs
     from orchestration.resources import keep_build_file_open
