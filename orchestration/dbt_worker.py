@@ -120,6 +120,8 @@ def _serve(listen_fd: int, parent_pid: int, target: str) -> int:
                 _remove_socket(listener.getsockname())
                 return 0
     conn.settimeout(None)
+    _remove_socket(listener.getsockname())  # connected: nobody else is to find it
+    listener.close()
     header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 2)
     (length,) = _HEADER.unpack(header)
     payload = b""
