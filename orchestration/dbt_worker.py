@@ -1,12 +1,13 @@
 """dbt in a process that imported it before the build needed it.
 
 A `dbt build` subprocess spends ~2.4 s importing dbt and its adapter before its first
-line of output. `spm run` starts this worker at the beginning of the run: it imports
-dbt on the other core while the run ingests and checks, then waits. The dbt step runs
+line of output. `spm run` on a warehouse with history starts this worker once Great
+Expectations' import is done (orchestration/runner.py): it imports dbt on the other core
+while the run ingests and checks, then waits. The dbt step runs
 `spm-dbt` (the `dbt_executable` of the Dagster resource), which hands its arguments,
 working folder, environment, stdout and stderr to the waiting worker and exits with
 dbt's exit code: for Dagster it is the dbt process it always was. Without a worker
-(another command, a second build in one process, a worker that failed to start)
+(another command, the Spark target, a first run, a worker that failed to start)
 `spm-dbt` runs dbt itself. One worker serves one invocation.
 """
 

@@ -10,8 +10,8 @@ After an incremental dbt build (docs/scaling.md), when the published file is the
 previous build published, the new file starts as a copy of it and only the rows that
 build replaced are swapped in the large marts (the orders of int_scope__orders, the
 periods of int_scope__periods, or every period from a grain's first one there on); every
-other mart is copied whole. Row counts must then
-equal the build's, or the file is written from scratch.
+other mart is copied whole. Row counts must then equal the build's, or the file is
+written from scratch.
 """
 
 from __future__ import annotations
