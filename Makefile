@@ -29,11 +29,15 @@ demo: $(STAMP)
 	$(BIN)/spm demo-data
 	$(BIN)/spm run
 
+# Two workers, each taking whole modules (their fixtures run once), slowest first
+# (tests/conftest.py): 9 min 39 s on 2 cores, against 14 min 16 s in one process.
+PYTEST_WORKERS := -n 2 --dist loadscope --no-loadscope-reorder
+
 test: $(STAMP) $(SPARK_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -32,23 +33,26 @@ def manifest_is_stale(project_dir: Path = DBT_PROJECT_DIR) -> bool:
 def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """Parse the dbt project when its manifest is missing or older than its files."""
     manifest = project_dir / "target" / "manifest.json"
-    if manifest_is_stale(project_dir):
-        from dbt.cli.main import dbtRunner
-
-        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        result = dbtRunner().invoke(
-            [
-                "parse",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-                "--quiet",
-            ]
-        )
-        if not result.success:
-            raise RuntimeError(f"dbt parse failed: {result.exception}")
+    if not manifest_is_stale(project_dir):
+        return manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    # One parse at a time (two processes starting together, `dagster dev` beside `spm
+    # run`, parallel tests): dbt writes the target folder's files in place.
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(project_dir):  # another process may have parsed meanwhile
+            _parse(project_dir)
     return manifest
+
+
+def _parse(project_dir: Path) -> None:
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    args = ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+    result = dbtRunner().invoke(args)
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
 
 
 def project_fingerprint(manifest_path: Path = MANIFEST) -> str:

@@ -9,7 +9,8 @@ incremental models recompute only that (dbt_project/macros/run_scope.sql).
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,29 @@ def spm_dbt_models(
 ):
     settings = spm.settings()
     plan = spm.plan()
-    os.environ.update(settings.dbt_env(plan.timezone))
+    with dbt_environment(settings.dbt_env(plan.timezone)):
+        yield from _build(context, dbt, spm, config, settings, plan)
+
+
+@contextmanager
+def dbt_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """dbt's settings in this process's environment (dagster-dbt hands it to dbt) for the
+    build only: a later run in the same process (a test, `spm run` after `spm bench`'s)
+    reads its own settings, not this run's warehouse path."""
+    touched = [*values, "SPM_SPARK_DIR"]  # prepare_spark_build sets the latter
+    saved = {key: os.environ.get(key) for key in touched}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _build(context, dbt, spm, config, settings, plan):
     window = context.partition_time_window
     with spm.build_connection() as con:
         record_current_run(con, context.run.run_id)
@@ -144,5 +167,9 @@ def keep_parse_state(run_target: Path) -> None:
     """
     state = run_target / "partial_parse.msgpack"
     if state.exists():
-        shutil.copy2(state, DBT_PROJECT_DIR / "target" / "partial_parse.msgpack")
+        # moved in whole: another run starting now copies the old state or the new one
+        kept = DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+        staged = kept.with_name(f".{kept.name}.{os.getpid()}")
+        shutil.copy2(state, staged)
+        os.replace(staged, kept)
     shutil.rmtree(run_target, ignore_errors=True)

@@ -1,5 +1,8 @@
 """Publishing: the marts go to the file BI reads, then the HTML report is written."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import dagster as dg
 
 from orchestration.checks.gate import assert_publishable
@@ -76,5 +79,6 @@ def published_warehouse(context: dg.AssetExecutionContext, spm: SpmResource) -> 
 )
 def scorecard_report(spm: SpmResource) -> dg.MaterializeResult:
     settings = spm.settings()
-    index = write_report(settings.warehouse, settings.report_dir, lang=settings.lang)
+    now = datetime.now(ZoneInfo(spm.plan().timezone))  # the company's clock in the header
+    index = write_report(settings.warehouse, settings.report_dir, lang=settings.lang, generated_at=now)
     return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(str(index))})

@@ -56,3 +56,21 @@ def test_nightly_job_and_schedule():
     assert isinstance(
         defs.resolve_assets_def(dg.AssetKey(["marts", "bonus_rep_period"])), dg.AssetsDefinition
     )
+
+
+def test_the_dbt_step_environment_ends_with_the_step(monkeypatch):
+    """dbt's settings reach dbt through the environment; after the step a later run in the
+    same process must read its own warehouse, not this one's."""
+    import os
+
+    from orchestration.assets.dbt import dbt_environment
+
+    monkeypatch.delenv("SPM_BUILD_DB", raising=False)
+    monkeypatch.delenv("SPM_SPARK_DIR", raising=False)
+    monkeypatch.setenv("SPM_TIMEZONE", "Europe/Berlin")
+    with dbt_environment({"SPM_BUILD_DB": "/a/spm.build.duckdb", "SPM_TIMEZONE": "Asia/Shanghai"}):
+        assert os.environ["SPM_BUILD_DB"] == "/a/spm.build.duckdb"
+        assert os.environ["SPM_TIMEZONE"] == "Asia/Shanghai"
+        os.environ["SPM_SPARK_DIR"] = "/a/spark"  # what the spark target's preparation sets
+    assert "SPM_BUILD_DB" not in os.environ and "SPM_SPARK_DIR" not in os.environ
+    assert os.environ["SPM_TIMEZONE"] == "Europe/Berlin"
