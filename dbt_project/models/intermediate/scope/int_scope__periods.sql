@@ -1,7 +1,8 @@
 -- The periods this run recomputes (macros/run_scope.sql), at every grain: those holding a
 -- day in scope, the period after each (its growth KPIs compare with the one before), and
--- every period whose trailing 12 months hold such a day (repeat purchase rate). A changed
--- rep or team (role, team, region, name) recomputes every period.
+-- every period whose trailing 12 months hold such a day or that started or stopped being
+-- started by the last order day (repeat purchase rate). A changed rep or team (role, team,
+-- region, name) recomputes every period.
 {{ config(materialized='table') }}
 {%- set since = scope_since() -%}
 
@@ -54,6 +55,35 @@ trailing_periods as (
 
 ),
 
+last_unchanged_order_day as (
+
+    -- The last order day outside the scope's days: the same before this run and after it
+    -- (a changed order's days, old and new, are all in scope).
+    select max(credited.order_date) as order_day
+    from {{ ref('int_order_lines__credited') }} as credited
+    where credited.order_date not in (select scope_days.date_day from {{ ref('int_scope__days') }} as scope_days)
+
+),
+
+newly_started as (
+
+    -- The repeat purchase rate rates the periods started by the last order day, which this
+    -- run moves within (last unchanged order day, last scope day]: a period starting there
+    -- may have started or stopped being started. A week without any order is not held
+    -- by the day orders resume, nor do its trailing 12 months hold that day.
+    select
+        all_periods.period_grain,
+        all_periods.period_start
+    from all_periods
+    cross join last_unchanged_order_day
+    where
+        all_periods.period_start > coalesce(last_unchanged_order_day.order_day, cast('1900-01-01' as date))
+        and all_periods.period_start <= (
+            select max(scope_days.date_day) from {{ ref('int_scope__days') }} as scope_days
+        )
+
+),
+
 people_changed as (
 
     select rep_id as person_key
@@ -86,6 +116,11 @@ scoped as (
         period_grain,
         period_start
     from trailing_periods
+    union
+    select
+        period_grain,
+        period_start
+    from newly_started
     union
     select
         period_grain,
