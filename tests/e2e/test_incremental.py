@@ -295,16 +295,26 @@ def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_ful
             "insert into marts.kpi_rep_period by name select * from marts.kpi_rep_period "
             "where period_grain = 'month' and period_start = date '2026-03-01' limit 1"
         )
+        # an opportunity in scope, sent twice
+        (opportunity,) = con.execute("select min(opportunity_id) from marts.fct_opportunities").fetchone()
+        con.execute("insert into intermediate.int_scope__opportunities values (?)", [opportunity])
+        con.execute(
+            "insert into marts.fct_opportunities by name select * from marts.fct_opportunities "
+            "where opportunity_id = ?",
+            [opportunity],
+        )
     finally:
         con.close()
     result = run_dbt(
         build, tmp_path / "target",
-        "test", "--select", "fct_order_lines", "kpi_rep_period", "--exclude-resource-type", "unit_test",
+        "test", "--select", "fct_order_lines", "kpi_rep_period", "fct_opportunities",
+        "--exclude-resource-type", "unit_test",
     )  # fmt: skip
     assert result.returncode != 0, result.stdout[-3000:]
     failed = " ".join(line for line in result.stdout.splitlines() if "FAIL 1 " in line)
     assert "unique_combination_fct_order_lines_order_line_id" in failed, result.stdout[-3000:]
     assert "unique_combination_kpi_rep_period" in failed, result.stdout[-3000:]
+    assert "unique_combination_fct_opportunities_opportunity_id" in failed, result.stdout[-3000:]
 
 
 def test_not_null_columns_fails_once_per_column_holding_a_null(incremental_then_full, tmp_path):
