@@ -137,6 +137,26 @@
     {%- if columns | length == 1 -%}{{ columns[0] }}{%- else -%}({{ columns | join(', ') }}){%- endif -%}
 {%- endmacro %}
 
+{#- Predicate on `alias`: the row is one this incremental run rebuilt, by the scope model
+    that drove the rebuild. A data test with `scope` checks only those rows (the others
+    passed when the last successful build tested them); the test declares the scope
+    model with a `depends_on` comment. -#}
+{% macro rebuilt_rows(scope, alias) -%}
+    {%- if scope == 'periods' -%}
+        {{ key_tuple(['period_grain', 'period_start'], alias) }} in (
+            select period_grain, period_start from {{ ref('int_scope__periods') }}
+        )
+    {%- elif scope == 'orders' -%}
+        {{ alias }}.order_id in (select order_id from {{ ref('int_scope__orders') }})
+    {%- elif scope == 'opportunities' -%}
+        {{ alias }}.opportunity_id in (select opportunity_id from {{ ref('int_scope__opportunities') }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "scope must be 'periods', 'orders' or 'opportunities', not " ~ scope
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- keep where a replaced version was: its key, `ref_id` and each of `days` -#}
 {% macro record_replaced_keys(staging_model, entity, key_columns, ref_id, days) -%}
     {%- if is_incremental() and scoped() -%}

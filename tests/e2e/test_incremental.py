@@ -319,19 +319,28 @@ def test_scoped_unique_tests_catch_a_duplicate_the_run_made(incremental_then_ful
 
 def test_not_null_columns_fails_once_per_column_holding_a_null(incremental_then_full, tmp_path):
     """A mart's required columns are one test: it fails with one row per column that
-    holds a null (here two columns of fct_order_lines), and passes on the others."""
+    holds a null (here two columns of fct_order_lines), and passes on the others. On an
+    incremental build it reads only the rows the build rebuilt (here the orders put in
+    scope): a row it did not rebuild passed when it was built."""
     company, *_ = incremental_then_full
     build = tmp_path / "build.duckdb"
     shutil.copy2(company.build_db, build)
     con = duckdb.connect(str(build))
     try:
+        first_two = "(select order_line_id from marts.fct_order_lines order by order_line_id limit 2)"
+        last = "(select max(order_line_id) from marts.fct_order_lines)"
+        con.execute(f"update marts.fct_order_lines set rep_id = null where order_line_id in {first_two}")
+        con.execute(f"update marts.fct_order_lines set net_amount_base = null where order_line_id = {last}")
         con.execute(
-            "update marts.fct_order_lines set rep_id = null where order_line_id in "
-            "(select order_line_id from marts.fct_order_lines order by order_line_id limit 2)"
+            "insert into intermediate.int_scope__orders (order_id) select distinct order_id "
+            f"from marts.fct_order_lines where order_line_id in {first_two} or order_line_id = {last} "
+            "except select order_id from intermediate.int_scope__orders"
         )
+        # a null outside the rebuilt orders is not this build's
         con.execute(
-            "update marts.fct_order_lines set net_amount_base = null where order_line_id = "
-            "(select max(order_line_id) from marts.fct_order_lines)"
+            "update marts.fct_order_lines set cost_base = null where order_line_id = "
+            "(select min(order_line_id) from marts.fct_order_lines where order_id not in "
+            "(select order_id from intermediate.int_scope__orders))"
         )
     finally:
         con.close()

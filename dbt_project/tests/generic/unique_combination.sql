@@ -1,8 +1,7 @@
 {% test unique_combination(model, columns, scope=none) %}
     -- No two rows share the grain's key. `scope`: on an incremental run, only the keys of
-    -- the rows the run rebuilt are counted, over the whole table ('periods': the key holds
-    -- the period; 'orders': the keys of the scope's orders; 'opportunities': the keys of the
-    -- scope's opportunities). The other rows were unique
+    -- the rows the run rebuilt are counted, over the whole table ('periods', 'orders' or
+    -- 'opportunities': macros/run_scope.sql, rebuilt_rows). The other rows were unique
     -- when the last successful build tested them, and a failed build makes the next one
     -- rebuild and test everything.
     {%- set key = columns | join(', ') %}
@@ -15,26 +14,15 @@
     {%- endif %}
     select {{ key }}, count(*) as row_count
     from {{ model }} as tested
-    {%- if scope == 'periods' and scoped() %}
-        where {{ key_tuple(['period_grain', 'period_start'], 'tested') }} in (
-            select period_grain, period_start from {{ ref('int_scope__periods') }}
-        )
-    {%- elif scope == 'orders' and scoped() %}
+    {%- if scope is not none and scoped() %}
         where {{ key_tuple(columns, 'tested') }} in (
             select {{ key }}
-            from {{ model }}
-            where order_id in (select order_id from {{ ref('int_scope__orders') }})
+            from {{ model }} as rebuilt
+            where {{ rebuilt_rows(scope, 'rebuilt') }}
         )
-    {%- elif scope == 'opportunities' and scoped() %}
-        where {{ key_tuple(columns, 'tested') }} in (
-            select {{ key }}
-            from {{ model }}
-            where opportunity_id in (select opportunity_id from {{ ref('int_scope__opportunities') }})
-        )
-    {%- elif scope is not none and scope not in ('periods', 'orders', 'opportunities') %}
-        {{ exceptions.raise_compiler_error(
-            "unique_combination: scope must be 'periods', 'orders' or 'opportunities', not " ~ scope
-        ) }}
+    {%- elif scope is not none %}
+        {#- an unknown scope fails also where the whole table is tested -#}
+        {%- set _ = rebuilt_rows(scope, 'tested') %}
     {%- endif %}
     group by {{ key }}
     having count(*) > 1
