@@ -137,24 +137,27 @@
     {%- if columns | length == 1 -%}{{ columns[0] }}{%- else -%}({{ columns | join(', ') }}){%- endif -%}
 {%- endmacro %}
 
-{#- Predicate on `alias`: the row is one this incremental run rebuilt, by the scope model
-    that drove the rebuild. A data test with `scope` checks only those rows (the others
-    passed when the last successful build tested them); the test declares the scope
-    model with a `depends_on` comment. -#}
-{% macro rebuilt_rows(scope, alias) -%}
-    {%- if scope == 'periods' -%}
-        {{ key_tuple(['period_grain', 'period_start'], alias) }} in (
-            select period_grain, period_start from {{ ref('int_scope__periods') }}
-        )
-    {%- elif scope == 'orders' -%}
-        {{ alias }}.order_id in (select order_id from {{ ref('int_scope__orders') }})
-    {%- elif scope == 'opportunities' -%}
-        {{ alias }}.opportunity_id in (select opportunity_id from {{ ref('int_scope__opportunities') }})
-    {%- else -%}
+{#- The scope model an incremental run rebuilt a mart's rows by, and the columns that tie
+    a row to it. A data test with `scope` declares the model (`depends_on`) and checks
+    only those rows: the others passed when the last successful build tested them. -#}
+{% macro rebuild_scope(scope) -%}
+    {%- set scopes = {
+        'periods': ('int_scope__periods', ['period_grain', 'period_start']),
+        'orders': ('int_scope__orders', ['order_id']),
+        'opportunities': ('int_scope__opportunities', ['opportunity_id']),
+    } -%}
+    {%- if scope not in scopes -%}
         {{ exceptions.raise_compiler_error(
             "scope must be 'periods', 'orders' or 'opportunities', not " ~ scope
         ) }}
     {%- endif -%}
+    {{ return(scopes[scope]) }}
+{%- endmacro %}
+
+{#- Predicate on `alias`: the row is one this incremental run rebuilt. -#}
+{% macro rebuilt_rows(scope, alias) -%}
+    {%- set scope_model, keys = rebuild_scope(scope) -%}
+    {{ key_tuple(keys, alias) }} in (select {{ keys | join(', ') }} from {{ ref(scope_model) }})
 {%- endmacro %}
 
 {#- keep where a replaced version was: its key, `ref_id` and each of `days` -#}

@@ -2,14 +2,10 @@
     -- Each of `columns` that holds a null, with how many: one row per failing column. One
     -- test (one scan) per mart instead of one per column: a test is ~40 ms of dbt's own
     -- time per run, whatever it reads. `scope`: on an incremental run, only the rows the
-    -- run rebuilt (macros/run_scope.sql, rebuilt_rows); the others passed when the last
+    -- run rebuilt (macros/run_scope.sql, rebuild_scope); the others passed when the last
     -- successful build tested them.
-    {%- if scope == 'periods' %}
-        -- depends_on: {{ ref('int_scope__periods') }}
-    {%- elif scope == 'orders' %}
-        -- depends_on: {{ ref('int_scope__orders') }}
-    {%- elif scope == 'opportunities' %}
-        -- depends_on: {{ ref('int_scope__opportunities') }}
+    {%- if scope is not none %}
+        -- depends_on: {{ ref(rebuild_scope(scope)[0]) }}
     {%- endif %}
     with null_counts as (
         select
@@ -20,9 +16,6 @@
         from {{ model }} as tested
         {%- if scope is not none and scoped() %}
             where {{ rebuilt_rows(scope, 'tested') }}
-        {%- elif scope is not none %}
-            {#- an unknown scope fails also where the whole table is tested -#}
-            {%- set _ = rebuilt_rows(scope, 'tested') %}
         {%- endif %}
     )
     {% for column in columns -%}
