@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import duckdb
-from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
+from orchestration.dagster_dbt_lean import DbtCliResource
 from orchestration.dbt_worker import WORKER_ENV, take_dbt_worker
 from orchestration.mirror import BATCH_TABLE, SOURCE_SCHEMAS, CopyResult, MirrorSource
 from orchestration.mirror import ident as _ident

@@ -17,12 +17,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from expectations.suites import stop_gx_worker
 from ingestion.entities import ENTITIES
 from ingestion.landing import record_current_run
 from ingestion.run_scope import record_build_end, record_run_scope, unchanged_entities
+from orchestration.dagster_dbt_lean import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from orchestration.dbt_manifest import ensure_manifest, project_fingerprint, validated_models
 from orchestration.dbt_worker import stop_dbt_worker
 from orchestration.resources import WAREHOUSE_POOL, SpmResource, release_build_file
