@@ -637,6 +637,7 @@ def _environment(tr: Translator) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one report per process: no stat of each template per page
     )
     env.filters.update(pct=_fmt_pct, num=_fmt_num, money=_fmt_money, coef=_fmt_coef, ident=safe_file_stem)
     env.globals.update(
