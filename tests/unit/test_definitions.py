@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 
 import dagster as dg
@@ -79,9 +81,6 @@ def test_the_dbt_step_environment_ends_with_the_step(monkeypatch):
 def test_the_dagster_process_does_not_import_dbt_core():
     """dbt runs in its own process; loading the definitions leaves dbt-core unimported (its
     import is ~1.5-2.5 s of every run's start) and importable for a parse afterwards."""
-    import subprocess
-    import sys
-
     code = (
         "import sys; import orchestration.definitions; "
         "loaded = sorted(m for m in sys.modules if m == 'dbt' or m.startswith('dbt.')); "
