@@ -198,6 +198,8 @@ def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) ->
         "floor": {"seconds": floor_s, "peak_mb": floor_mb, "result_rows": floor_rows},
         "ratio_full_run_to_floor": full.wall_seconds / floor_s if floor_s else None,
         "next_day": {"added_rows": added, **asdict(nightly)},
+        # machines differ by 2x in speed: in floors, runs on two machines compare
+        "ratio_next_day_to_floor": nightly.wall_seconds / floor_s if floor_s else None,
     }
     if out_json:
         out_json.parent.mkdir(parents=True, exist_ok=True)
@@ -225,5 +227,6 @@ def format_table(result: dict) -> str:
         f"floor (one DuckDB query, revenue and gross profit per rep and month): "
         f"{floor['seconds']:.1f} s, {floor['peak_mb']:.0f} MB",
         f"full run / floor: {result['ratio_full_run_to_floor']:.1f}x",
+        f"+1 day run / floor: {result['ratio_next_day_to_floor']:.1f}x",
     ]
     return "\n".join(lines)

@@ -40,6 +40,7 @@ def test_prints_the_phase_table_the_floor_and_the_ratio(bench):
     assert any(line.startswith("run total") for line in lines)
     assert "floor (one DuckDB query, revenue and gross profit per rep and month)" in stdout
     assert "full run / floor: " in stdout
+    assert "+1 day run / floor: " in stdout
     assert str(folder / "bench-5000.json") in stdout
 
 
@@ -56,6 +57,9 @@ def test_json_figures_add_up(bench):
     assert result["floor"]["seconds"] > 0 and result["floor"]["result_rows"] > 0
     assert result["ratio_full_run_to_floor"] == pytest.approx(
         full["wall_seconds"] / result["floor"]["seconds"]
+    )
+    assert result["ratio_next_day_to_floor"] == pytest.approx(
+        nightly["wall_seconds"] / result["floor"]["seconds"]
     )
     assert nightly["added_rows"]["orders/order_lines"] > 0
 
