@@ -29,7 +29,8 @@ import duckdb
 from orchestration.settings import Settings
 
 MARTS_SCHEMA = "marts"
-# Marts an incremental build changes only in part: what identifies the rows it replaced.
+# Marts an incremental build changes only in part: what identifies the rows it replaced
+# (the marts' pre-hooks in dbt say the same; tests/unit/test_publish_scopes.py holds the two together).
 PARTIAL_MARTS = {
     "fct_order_lines": "orders",
     "fct_opportunities": "opportunities",
