@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/spm run
 
 # Two workers, each taking whole modules (their fixtures run once), slowest first
-# (tests/conftest.py): 9 min 14 s to 11 min 47 s on 2 cores (the machine drifts), against
+# (tests/conftest.py): 5 min 27 s to 11 min 47 s on 2 cores (the machine drifts), against
 # 14 min 16 s in one process.
 PYTEST_WORKERS := -n 2 --dist loadscope --no-loadscope-reorder
 
