@@ -4,7 +4,9 @@ Generates a company, runs the pipeline in a fresh process (as each nightly `spm 
 while sampling the memory of that process and its children (dbt), splits the run by
 phase from Dagster's step events,
 times the floor (one hand-written DuckDB query: revenue and gross profit per rep and
-month straight from the landing order files), then adds one day of data and runs again.
+month straight from the landing order files; and the same query on CSV copies of those
+files, the form of the issue's reference floor, to compare machines), then adds one day
+of data and runs again.
 """
 
 from __future__ import annotations
@@ -166,6 +168,38 @@ def floor_query_seconds(landing: Path, base_currency: str = "CNY") -> tuple[floa
     return seconds, sampler.peak(), rows
 
 
+FLOOR_FOLDERS = ("orders/orders", "orders/order_lines", "orders/fx_rates")
+
+
+def floor_on_csv(landing: Path, scratch: Path, base_currency: str = "CNY") -> tuple[float, float, int]:
+    """The floor on CSV copies of the order files (written before the clock starts, then
+    removed): a machine's speed in the unit of a floor measured on CSV files, whatever the
+    landing files' format (the bench writes its large files as Parquet)."""
+    import shutil
+
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for folder in FLOOR_FOLDERS:
+            (scratch / folder).mkdir(parents=True, exist_ok=True)
+            for path in sorted((landing / folder).iterdir()):
+                target = scratch / folder / f"{path.stem}.csv"
+                if path.suffix == ".csv":
+                    shutil.copyfile(path, target)
+                elif path.suffix == ".parquet":
+                    con.execute(
+                        f"copy (select * from read_parquet('{path.as_posix()}')) "
+                        f"to '{target.as_posix()}' (header, delimiter ',')"
+                    )
+    finally:
+        con.close()
+    try:
+        return floor_query_seconds(scratch, base_currency)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) -> dict:
     from ingestion.demo.generator import generate_company
     from ingestion.demo.next_day import append_next_day
@@ -186,6 +220,9 @@ def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) ->
     full = _timed_run("full")
     full.phases.insert(0, generate)
     floor_s, floor_mb, floor_rows = floor_query_seconds(landing)
+    csv_s, csv_mb, csv_rows = floor_on_csv(landing, workdir / "floor-csv")
+    if csv_rows != floor_rows:
+        raise RuntimeError(f"floor rows: {floor_rows} on the landing files, {csv_rows} on CSV copies")
     added = append_next_day(landing, summary.as_of + timedelta(days=1))
     nightly = _timed_run("next_day")
     result = {
@@ -196,6 +233,7 @@ def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) ->
         "cpu_count": os.cpu_count(),
         "full_run": asdict(full),
         "floor": {"seconds": floor_s, "peak_mb": floor_mb, "result_rows": floor_rows},
+        "floor_on_csv": {"seconds": csv_s, "peak_mb": csv_mb, "result_rows": csv_rows},
         "ratio_full_run_to_floor": full.wall_seconds / floor_s if floor_s else None,
         "next_day": {"added_rows": added, **asdict(nightly)},
         # machines differ by 2x in speed: in floors, runs on two machines compare
@@ -226,6 +264,8 @@ def format_table(result: dict) -> str:
         f"{nxt['wall_seconds']:>9.1f} {nxt['peak_mb']:>9.0f}",
         f"floor (one DuckDB query, revenue and gross profit per rep and month): "
         f"{floor['seconds']:.1f} s, {floor['peak_mb']:.0f} MB",
+        f"the same query on CSV copies of those files (to compare machines): "
+        f"{result['floor_on_csv']['seconds']:.1f} s, {result['floor_on_csv']['peak_mb']:.0f} MB",
         f"full run / floor: {result['ratio_full_run_to_floor']:.1f}x",
         f"+1 day run / floor: {result['ratio_next_day_to_floor']:.1f}x",
     ]

@@ -39,6 +39,7 @@ def test_prints_the_phase_table_the_floor_and_the_ratio(bench):
     assert [line.split()[0] for line in lines[header + 1 : header + 7]] == PHASES
     assert any(line.startswith("run total") for line in lines)
     assert "floor (one DuckDB query, revenue and gross profit per rep and month)" in stdout
+    assert "the same query on CSV copies of those files (to compare machines): " in stdout
     assert "full run / floor: " in stdout
     assert "+1 day run / floor: " in stdout
     assert str(folder / "bench-5000.json") in stdout
@@ -55,6 +56,10 @@ def test_json_figures_add_up(bench):
     assert sum(p["seconds"] for p in full["phases"][1:]) <= full["wall_seconds"]
     assert full["peak_mb"] >= max(p["peak_mb"] for p in full["phases"][1:])
     assert result["floor"]["seconds"] > 0 and result["floor"]["result_rows"] > 0
+    # the same rows from CSV copies, which are gone afterwards
+    assert result["floor_on_csv"]["seconds"] > 0
+    assert result["floor_on_csv"]["result_rows"] == result["floor"]["result_rows"]
+    assert not (folder / "floor-csv").exists()
     assert result["ratio_full_run_to_floor"] == pytest.approx(
         full["wall_seconds"] / result["floor"]["seconds"]
     )
