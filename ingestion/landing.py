@@ -14,7 +14,8 @@ handed to DuckDB a record batch at a time.
 
 The insert runs on one DuckDB thread: compressing the row groups is most of its cost,
 and in parallel, keeping the file's order, it used more CPU for no shorter wall time on
-two cores (and wrote the row groups a second time at the next checkpoint). Nothing is
+two cores (and wrote the row groups a second time at the next checkpoint). The second core
+loads another entity meanwhile (orchestration/executor.py). Nothing is
 held in memory beyond DuckDB's write buffers: a file of any size streams through.
 """
 
@@ -26,10 +27,12 @@ import hashlib
 import io
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 import numpy as np
@@ -327,19 +330,41 @@ def _insert_file(
 
 
 class _one_thread:
-    """Run the inserts on one DuckDB thread, then restore the connection's setting."""
+    """Run the inserts on one DuckDB thread, then restore the setting. It is a setting of the
+    whole database instance: with two loads at once (cursors of one instance, the
+    orchestration's parallel ingest), the first one in sets it and the last one out restores
+    it."""
+
+    _lock = threading.Lock()
+    _held: ClassVar[dict[str, list[int]]] = {}  # database -> [loads inside, threads before]
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self.threads = 0
+        self.key = ""
 
     def __enter__(self) -> None:
-        self.threads = int(self.con.execute("select current_setting('threads')").fetchone()[0])
-        self.con.execute("set threads = 1")
+        (path,) = self.con.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
+        self.key = path or f"memory:{id(self.con)}"
+        with self._lock:
+            held = self._held.get(self.key)
+            if held:
+                held[0] += 1
+                return
+            threads = int(self.con.execute("select current_setting('threads')").fetchone()[0])
+            self.con.execute("set threads = 1")
+            self._held[self.key] = [1, threads]
 
     def __exit__(self, *exc) -> None:
-        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it: the caller ends
-            self.con.execute(f"set threads = {self.threads}")
+        with self._lock:
+            held = self._held[self.key]
+            held[0] -= 1
+            if held[0]:
+                return
+            del self._held[self.key]
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it: the caller ends
+                self.con.execute(f"set threads = {held[1]}")
 
 
 def _quote(value: str) -> str:
@@ -406,7 +431,7 @@ def _read_batches(path: Path, columns: list[str]) -> Iterator[pa.Table]:
             yield pa.Table.from_batches([batch])
     elif suffix == ".parquet":
         pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=1 << 20):
+        for batch in pf.iter_batches(batch_size=1 << 18):
             table = pa.Table.from_batches([batch])
             yield table.rename_columns([c.strip().lower() for c in table.column_names])
     else:

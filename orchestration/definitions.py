@@ -13,6 +13,7 @@ from orchestration.assets.dbt import COMPANY_TIMEZONE, dbt_project, spm_dbt_mode
 from orchestration.assets.ingestion import plan_rules, raw_assets, raw_control
 from orchestration.assets.publish import published_warehouse, scorecard_report
 from orchestration.checks.ingestion import raw_checks
+from orchestration.executor import parallel_ingest_executor
 from orchestration.postgres import SpmDbtCliResource
 from orchestration.resources import SpmResource
 from orchestration.sensors import alert_sensors
@@ -61,6 +62,7 @@ defs = dg.Definitions(
             dbt_executable=str(Path(sys.executable).parent / "spm-dbt"),
         ),
     },
-    # One writer at a time on the DuckDB build file: steps run one after another.
-    executor=dg.in_process_executor,
+    # In process (one writer on the DuckDB build file): the raw loads and their checks two
+    # at a time, through cursors of one open instance; every other step alone.
+    executor=parallel_ingest_executor,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +21,7 @@ WAREHOUSE_POOL = "spm_warehouse"
 # checkpoints, 0.1-0.2 s each at 10M rows, for some 50 steps a night.
 _KEPT: dict[str, duckdb.DuckDBPyConnection] = {}
 _KEEPING: list[bool] = []
+_KEPT_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -56,10 +58,11 @@ class SpmResource(dg.ConfigurableResource):
         if not _KEEPING:
             con = _open_build_file(s)
         else:
-            if path not in _KEPT:
-                release_build_file()
-                _KEPT[path] = _open_build_file(s)
-            con = _KEPT[path].cursor()  # its own session (transaction, temp tables, settings)
+            with _KEPT_LOCK:  # two ingest steps may ask at once (orchestration/executor.py)
+                if path not in _KEPT:
+                    release_build_file()
+                    _KEPT[path] = _open_build_file(s)
+                con = _KEPT[path].cursor()  # its own session (transaction, temp tables, settings)
         try:
             yield con
         finally:

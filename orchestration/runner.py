@@ -50,32 +50,42 @@ def run_pipeline(
         else:  # the two imports at once would slow the run's start
             gx_imported.add_done_callback(lambda _: start_dbt_worker(target))
     from orchestration.assets.dbt import latest_partition_key
-    from orchestration.definitions import defs
     from orchestration.resources import keep_build_file_open
 
-    job = defs.resolve_job_def("nightly")
+    job = nightly_job()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     run_config = {
         "loggers": {"console": {"config": {"log_level": log_level}}},
         "ops": {"spm_dbt_models": {"config": {"full_refresh": full_refresh}}},
     }
-    kwargs: dict = {"instance": instance, "raise_on_error": False, "run_config": run_config}
     if backfill:
-        kwargs["tags"] = {
+        tags = {
             "dagster/asset_partition_range_start": backfill[0],
             "dagster/asset_partition_range_end": backfill[1],
         }
     else:
-        kwargs["partition_key"] = partition or latest_partition_key()
+        tags = {"dagster/partition": partition or latest_partition_key()}
     with contextlib.ExitStack() as stack:
         stack.enter_context(keep_build_file_open())
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log = stack.enter_context(log_path.open("w", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(log))
-        result = job.execute_in_process(**kwargs)
+        # execute_job, not execute_in_process: the latter always runs the steps one after
+        # another; this runs them in this process with the job's executor
+        # (orchestration/executor.py: the raw loads two at a time)
+        result = stack.enter_context(
+            dg.execute_job(
+                dg.reconstructable(nightly_job),
+                instance=instance,
+                run_config=run_config,
+                tags=tags,
+                raise_on_error=False,
+            )
+        )
+        all_events = result.all_events
     outcome = RunOutcome(result.run_id, result.success, log_path=log_path)
-    for event in result.all_events:
+    for event in all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error
             while error is not None and error.cause is not None:
@@ -101,6 +111,12 @@ def run_pipeline(
         except Exception as exc:  # an unreachable webhook must not fail the run
             outcome.warnings.append(f"alert not posted: {type(exc).__name__}: {str(exc)[:200]}")
     return outcome
+
+
+def nightly_job() -> dg.JobDefinition:
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("nightly")
 
 
 def _step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:

@@ -7,6 +7,7 @@ from expectations.rules import parents
 from expectations.sql import EvalContext
 from ingestion.entities import ENTITIES, ENTITY_BY_FOLDER, Entity
 from ingestion.plan import write_plan_tables
+from orchestration.executor import PARALLEL_TAGS
 from orchestration.resources import WAREHOUSE_POOL, SpmResource
 
 PLAN_TABLES = ("plan_info", "kpis", "role_weights", "bonus_tiers", "review_360_weights")
@@ -33,6 +34,19 @@ def raw_asset_key(entity: Entity) -> dg.AssetKey:
     return dg.AssetKey(["raw", entity.source, entity.name])
 
 
+def _chain_below(folder: str) -> int:
+    """How many entities long the longest chain of entities waiting for this one is."""
+    children = [e.folder for e in ENTITIES if folder in parents(e.folder)]
+    return max((1 + _chain_below(child) for child in children), default=0)
+
+
+def ingest_op_tags(entity: Entity) -> dict[str, str]:
+    """Of an entity's load and its checks: they may run beside another entity's
+    (orchestration/executor.py), and the longest chain goes first (orders, then their lines,
+    then returns, while the CRM and survey entities load beside them)."""
+    return {**PARALLEL_TAGS, "dagster/priority": str(_chain_below(entity.folder))}
+
+
 def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_asset_key(entity),
@@ -42,6 +56,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         # rows of an entity are judged against its parents: those load first
         deps=[*CONTROL_ASSET_KEYS, *(raw_asset_key(ENTITY_BY_FOLDER[p]) for p in parents(entity.folder))],
         pool=WAREHOUSE_POOL,
+        op_tags=ingest_op_tags(entity),
         kinds={"duckdb", "python"},
     )
     def _load(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:

@@ -25,7 +25,7 @@ import dagster as dg
 from expectations.rules import REGISTRY
 from expectations.sql import EvalContext, reconcile
 from ingestion.entities import ENTITIES, Entity
-from orchestration.assets.ingestion import raw_asset_key
+from orchestration.assets.ingestion import ingest_op_tags, raw_asset_key
 from orchestration.resources import WAREHOUSE_POOL, SpmResource
 
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
@@ -192,6 +192,7 @@ def _entity_checks(entity: Entity) -> dg.AssetChecksDefinition:
         "Great Expectations suite and freshness on this run's new batches.",
         can_subset=True,
         pool=WAREHOUSE_POOL,
+        op_tags=ingest_op_tags(entity),
     )
     def _checks(context: dg.AssetCheckExecutionContext, spm: SpmResource):
         run_id = context.run.run_id
