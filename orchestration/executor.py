@@ -3,7 +3,9 @@
 The raw inserts run on one DuckDB thread (ingestion/landing.py), so two entities loading at
 once use both cores: at 10M order lines, activities and order lines load in 24.5 s together
 against 40.4 s one after the other, and a full run's ingest and checks take 101-104 s
-against 151-173 s (two runs each, alternating), with ~100 MB more at their peak.
+against 151-173 s (two runs each, alternating). The instance the steps share has a memory
+limit of its own (SPM_INGEST_MEMORY_LIMIT, 512MB): that run's peak is 1,565-1,573 MB,
+1,942 MB with dbt's 768MB, in the same time.
 
 Steps tagged `spm/parallel` (the raw assets and their checks) may overlap with each other;
 any other step (plan rules, dbt, publish, report) runs alone, so dbt and the publish still

@@ -71,7 +71,7 @@ class SpmResource(dg.ConfigurableResource):
 
 def _open_build_file(s: Settings) -> duckdb.DuckDBPyConnection:
     s.build_db.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(s.build_db), config=s.duckdb_config())
+    con = duckdb.connect(str(s.build_db), config=s.duckdb_config(s.ingest_memory_limit))
     try:
         ensure_raw_schema(con)
     except BaseException:

@@ -31,6 +31,11 @@ class Settings:
     # DuckDB's memory limit for every connection of the run (and dbt's, via profiles.yml);
     # it spills to disk beyond it, so a run stays within 2 GB (docs/scaling.md)
     duckdb_memory_limit: str = "768MB"
+    # ... but the run process's own instance of the build file, which the ingest and check
+    # steps share (two loads at once, orchestration/executor.py) beside the Great
+    # Expectations process: at 10M lines a full run's ingest peaked at 1,942 MB with 768MB
+    # and 1,565-1,573 MB with 512MB, in the same time (docs/scaling.md)
+    ingest_memory_limit: str = "512MB"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,11 +54,12 @@ class Settings:
             lang=lang,
             dbt_target=os.environ.get("SPM_DBT_TARGET") or "duckdb",
             duckdb_memory_limit=os.environ.get("SPM_DUCKDB_MEMORY_LIMIT") or "768MB",
+            ingest_memory_limit=os.environ.get("SPM_INGEST_MEMORY_LIMIT") or "512MB",
         )
 
-    def duckdb_config(self) -> dict[str, str]:
+    def duckdb_config(self, memory_limit: str | None = None) -> dict[str, str]:
         """`config` for duckdb.connect: without it DuckDB may take 80% of the machine."""
-        return {"memory_limit": self.duckdb_memory_limit}
+        return {"memory_limit": memory_limit or self.duckdb_memory_limit}
 
     def dbt_env(self, timezone: str) -> dict[str, str]:
         """Environment for dbt: where the build warehouse is and the session time zone."""
