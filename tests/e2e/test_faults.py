@@ -6,12 +6,16 @@
    dbt: the published warehouse is exactly run A's;
 3. with a BI connection holding the published file open, run C completes, the reader
    keeps run A's snapshot, and a new reader sees the same numbers as one clean run of the
-   whole company: the late rows were picked up, the re-sent rows changed nothing.
+   whole company: the late rows were picked up, the re-sent rows changed nothing. Run C
+   records its events in a Dagster instance on disk (DAGSTER_HOME with the repo's
+   dagster.yaml), where two entities load at once as in an ephemeral one.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +31,7 @@ from tests.e2e.test_data_quality import CLEAN_REPS, snapshot
 pytestmark = pytest.mark.slow
 
 SPM = str(Path(sys.executable).parent / "spm")
+REPO = Path(__file__).resolve().parents[2]
 COMPARED = [
     ("bonus_rep_period", "true"),
     ("kpi_rep_period", "true"),
@@ -101,10 +106,20 @@ def story(tmp_path_factory):
     after_b = _snapshots(company)
     stamp_b = company.warehouse.stat().st_mtime_ns
 
-    # run C, with a BI reader holding the published file open across the run
+    # run C, with a BI reader holding the published file open across the run, and a Dagster
+    # instance on disk with the repo's dagster.yaml (as `make dev` and the daemon have it)
+    dagster_home = company.root / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
     reader = duckdb.connect(str(company.warehouse), read_only=True)
     held = reader.execute("select sum(payout_amount), count(*) from marts.bonus_rep_period").fetchall()
-    run_c = subprocess.run([SPM, "run"], env=_env(company), capture_output=True, text=True, timeout=600)
+    run_c = subprocess.run(
+        [SPM, "run"],
+        env={**_env(company), "DAGSTER_HOME": str(dagster_home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     held_after = reader.execute("select sum(payout_amount), count(*) from marts.bonus_rep_period").fetchall()
     reader.close()
     yield {
@@ -116,6 +131,7 @@ def story(tmp_path_factory):
         "after_b": after_b,
         "run_c": run_c,
         "held": (held, held_after),
+        "dagster_home": dagster_home,
     }
 
 
@@ -155,3 +171,27 @@ def test_the_next_run_equals_a_clean_run_late_rows_in_resent_rows_ignored(story,
     assert dropped == [("exact_duplicate", 9)]
     bonus = dict(company.query("select rep_id, sum(payout_amount) from marts.bonus_rep_period group by 1"))
     assert set(bonus) == set(CLEAN_REPS)
+
+
+def test_a_run_on_an_instance_on_disk_loads_two_entities_at_once(story):
+    """Run C's events, in its DAGSTER_HOME (SQLite storage, the warehouse pool's limit of
+    dagster.yaml): steps ran side by side there too, and the run succeeded."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from orchestration.runner import _step_windows
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(story["dagster_home"])))
+    try:
+        (run,) = instance.get_runs()
+        windows = _step_windows(instance, run.run_id)
+    finally:
+        instance.dispose()
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    overlapping = [
+        (a, b)
+        for a, b in itertools.combinations(sorted(windows), 2)
+        if windows[a][0] < windows[b][1] and windows[b][0] < windows[a][1]
+    ]
+    assert overlapping
+    assert all(k.startswith("raw__") or k.endswith("_checks") for pair in overlapping for k in pair)
