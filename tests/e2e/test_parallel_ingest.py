@@ -30,14 +30,22 @@ def windows(handmade_run) -> dict[str, tuple[float, float]]:
     return {k: tuple(v) for k, v in json.loads((handmade_run.root / "run.ok").read_text()).items()}
 
 
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
+INGEST_STEPS = {_load_step(e.folder) for e in ENTITIES} | {_check_step(e.folder) for e in ENTITIES}
+
+
+def overlapping_pairs(windows: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
+    """The pairs of steps whose (start, end) windows overlap."""
+    return [
+        (a, b)
+        for a, b in itertools.combinations(sorted(windows), 2)
+        if windows[a][0] < windows[b][1] and windows[b][0] < windows[a][1]
+    ]
 
 
 def test_ingest_steps_ran_side_by_side_and_no_other_step_did(windows):
-    ingest = {_load_step(e.folder) for e in ENTITIES} | {_check_step(e.folder) for e in ENTITIES}
+    ingest = INGEST_STEPS
     assert ingest <= set(windows)
-    pairs = [(a, b) for a, b in itertools.combinations(windows, 2) if _overlap(windows[a], windows[b])]
+    pairs = overlapping_pairs(windows)
     assert pairs, "no two steps overlapped"
     alone = sorted({k for pair in pairs for k in pair} - ingest)
     assert not alone, f"steps that must run alone overlapped another: {alone}"
