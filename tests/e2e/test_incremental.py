@@ -202,11 +202,11 @@ def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
         early = company.query("select rule from marts.dq_rejected_rows where record_key = 'OLEARLY0001'")
         added = append_next_day(company.landing, NEXT_DAY)
         _late_changes(company.landing)
-        _run(company, mp, partition=NEXT_DAY.isoformat())
+        _run(company, mp, partition=NEXT_DAY.isoformat(), log_path=root / "incremental.log")
         publish_modes = [company.query("select mode from marts._publish_info")[0][0]]
         incremental = root / "incremental.duckdb"
         shutil.copy2(company.warehouse, incremental)
-        _run(company, mp, partition=NEXT_DAY.isoformat(), full_refresh=True)
+        _run(company, mp, partition=NEXT_DAY.isoformat(), full_refresh=True, log_path=root / "full.log")
         publish_modes.append(company.query("select mode from marts._publish_info")[0][0])
         full = root / "full.duckdb"
         shutil.copy2(company.warehouse, full)
@@ -240,6 +240,10 @@ def test_runs_are_recorded_full_then_incremental(incremental_then_full):
 
 def test_incremental_run_equals_full_refresh(incremental_then_full):
     _, _, incremental, full, _, publish_modes = incremental_then_full
+    # the incremental build ran two dbt nodes at once, the full one one at a time
+    # (orchestration/assets/dbt.py INCREMENTAL_DUCKDB_THREADS)
+    assert "Concurrency: 2 threads" in (incremental.parent / "incremental.log").read_text()
+    assert "Concurrency: 1 threads" in (full.parent / "full.log").read_text()
     # the incremental run swapped only the replaced rows into the published file
     assert publish_modes == ["partial", "full"]
     differences = _differences(incremental, full)
