@@ -223,6 +223,7 @@ class RowRules:
     def __init__(self, con: duckdb.DuckDBPyConnection, entity: str, ctx: EvalContext, run_id: str):
         self.con, self.entity, self.ctx, self.run_id = con, entity, ctx, run_id
         self.rules = rules_for(entity, reject_only=True)
+        self.judged: list[str] = []  # batches evaluate_batch judged, against what they read now
         ensure_quality_tables(con)
         set_timezone(con, ctx.timezone)
 
@@ -266,6 +267,7 @@ class RowRules:
         ).fetchone()
         if self.rules:
             out.rejects = self._insert_rejects(f"{ROW}._batch_id = {batch}", [batch_id])
+        self.judged.append(batch_id)
         out.rows_rejected = con.execute(
             f"select count(distinct row_number) from {REJECTS} where entity = {lit(e)} "
             f"and batch_id = {batch} and rule <> {lit(EXACT_DUPLICATE)}"
@@ -305,7 +307,9 @@ class RowRules:
         version of its parent key was loaded, or a reject of it released, after the last
         pass: only those rejects are judged again, so a night's cost follows the night's
         new parents, not every reject ever kept open. The other rules, and every reject
-        on an entity's first pass, are all judged again."""
+        on an entity's first pass, are all judged again. The rejects of the batches this
+        object has just judged are not: what their rules read (other entities, loaded in
+        earlier steps, and the plan) has not changed since."""
         con, e = self.con, self.entity
         resolvable = tuple(r for r in self.rules if r.resolvable)
         if not resolvable:
@@ -322,6 +326,8 @@ class RowRules:
             "where s.entity = r.entity and s.batch_id = r.batch_id and s.row_number = r.row_number "
             "and s.rule = r.rule)"
         )
+        if self.judged:
+            open_rejects += f" and r.batch_id not in ({', '.join(lit(b) for b in self.judged)})"
         con.execute(f"create or replace temp table _dq_open as {open_rejects}")
         try:
             keyed = [r for r in resolvable if r.changed_keys]

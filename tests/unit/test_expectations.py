@@ -248,6 +248,49 @@ def test_only_rejects_whose_parent_changed_are_judged_again(tmp_path, monkeypatc
     assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run3'").fetchone()[0] == 2
 
 
+def test_a_new_batch_is_not_judged_twice(tmp_path, monkeypatch):
+    """The rejects of a batch the load has just judged are not judged again in the same
+    load's pass: what their rules read was loaded in earlier steps. On a first load nothing
+    is judged twice; a later new batch leaves only the older rejects to the pass."""
+    import expectations.sql as sql
+
+    judged: list[str] = []
+    subjects = sql.subjects_sql
+
+    def recording(entity, rules, where, *args, **kwargs):
+        if "_dq_open" in where:
+            judged.append(entity)
+        return subjects(entity, rules, where, *args, **kwargs)
+
+    monkeypatch.setattr(sql, "subjects_sql", recording)
+    landing, con = _order_of_an_unknown_rep(tmp_path)  # rejected at load: unknown rep
+    assert judged == []
+    # a second order of the unknown rep in the next drop: rejected at load, not judged twice
+    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
+    _write(
+        landing,
+        "orders/orders",
+        "late2.csv",
+        f"{orders}\nO71,A1,S9,direct,2026-01-08,CNY,completed,2026-01-08\n",
+    )
+    load_all(con, landing, "run2")
+    assert judged == []
+    assert (
+        con.execute(f"select count(*) from ({open_rejects_sql()}) where rule = 'unknown_rep'").fetchone()[0]
+        == 2
+    )
+    # the rep arrives: both orders (and the line of the first) are released
+    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
+    load_all(con, landing, "run3")
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
+
+
+def test_no_rule_reads_its_own_entity():
+    """An entity's batch is judged against what its rules read, all loaded in earlier steps
+    (parents): a new batch's rejects need no second judgement in the same load (RowRules)."""
+    assert [r.code for r in all_rules() if r.entity in r.reads] == []
+
+
 def test_future_dates_are_rejected_beyond_one_day(tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "handmade", landing)
