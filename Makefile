@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The project's own bytecode, once: with PYTHONDONTWRITEBYTECODE set (as on these
+	@# machines) every run would compile its modules again (~0.2 s of each run's start).
+	$(BIN)/python -m compileall -q orchestration ingestion expectations report >/dev/null
 	touch $(STAMP)
 
 # The Spark target (dbt-spark, pyspark; tests/e2e/test_spark.py): for `make test` only,

@@ -26,6 +26,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from orchestration.shutdown import exit_without_teardown
+
 WORKER_ENV = "SPM_DBT_WORKER"  # the socket `spm-dbt` hands the invocation to
 _WORKER: dict[str, object] = {}
 _LOCK = threading.Lock()  # a run may start the worker from another thread
@@ -149,7 +151,9 @@ def _serve(listen_fd: int, parent_pid: int, target: str) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
     conn.sendall(str(code).encode())
-    return 0
+    # The build is committed and dbt closed its connections: freeing dbt's modules would
+    # keep the build file (and the run's next step) waiting ~0.6 s more at 10M lines.
+    exit_without_teardown(0)
 
 
 # --------------------------------------------------------------------------- spm-dbt
