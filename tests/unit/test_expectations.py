@@ -210,48 +210,9 @@ def _order_of_an_unknown_rep(tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConne
     return landing, con
 
 
-def test_a_late_parent_releases_its_children(tmp_path):
-    landing, con = _order_of_an_unknown_rep(tmp_path)
-    # the rep arrives in the next drop: the order, then its line, are released
-    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
-    load_all(con, landing, "run2")
-    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
-    assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run2'").fetchone()[0] == 2
-    assert con.execute(f"select count(*) from {REJECTS}").fetchone()[0] == 2  # append-only: kept
-
-
-def test_only_rejects_whose_parent_changed_are_judged_again(tmp_path, monkeypatch):
-    """After an entity's first pass, a reference reject is judged again only when a version
-    of its parent key was loaded, or a reject of it released, since the last pass: an
-    unrelated new rep judges nothing again, the missing rep releases the order and its line."""
-    import expectations.sql as sql
-
-    landing, con = _order_of_an_unknown_rep(tmp_path)
-    judged: list[str] = []  # entities whose open rejects were judged again
-    subjects = sql.subjects_sql
-
-    def recording(entity, rules, where, *args, **kwargs):
-        if "_dq_open" in where:
-            judged.append(entity)
-        return subjects(entity, rules, where, *args, **kwargs)
-
-    monkeypatch.setattr(sql, "subjects_sql", recording)
-    _write(landing, "crm/reps", "other.csv", f"{REPS}\n{_rep_row('S8')}\n")
-    load_all(con, landing, "run2")
-    assert judged == []  # two rejects open, neither judged again
-    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
-
-    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
-    load_all(con, landing, "run3")
-    assert judged == ["orders/orders", "orders/order_lines"]
-    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
-    assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run3'").fetchone()[0] == 2
-
-
-def test_a_new_batch_is_not_judged_twice(tmp_path, monkeypatch):
-    """The rejects of a batch the load has just judged are not judged again in the same
-    load's pass: what their rules read was loaded in earlier steps. On a first load nothing
-    is judged twice; a later new batch leaves only the older rejects to the pass."""
+@pytest.fixture
+def judged_again(monkeypatch) -> list[str]:
+    """The entities whose open rejects a load's re-check judges again, in order."""
     import expectations.sql as sql
 
     judged: list[str] = []
@@ -263,8 +224,43 @@ def test_a_new_batch_is_not_judged_twice(tmp_path, monkeypatch):
         return subjects(entity, rules, where, *args, **kwargs)
 
     monkeypatch.setattr(sql, "subjects_sql", recording)
+    return judged
+
+
+def test_a_late_parent_releases_its_children(tmp_path):
+    landing, con = _order_of_an_unknown_rep(tmp_path)
+    # the rep arrives in the next drop: the order, then its line, are released
+    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
+    load_all(con, landing, "run2")
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
+    assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run2'").fetchone()[0] == 2
+    assert con.execute(f"select count(*) from {REJECTS}").fetchone()[0] == 2  # append-only: kept
+
+
+def test_only_rejects_whose_parent_changed_are_judged_again(tmp_path, judged_again):
+    """After an entity's first pass, a reference reject is judged again only when a version
+    of its parent key was loaded, or a reject of it released, since the last pass: an
+    unrelated new rep judges nothing again, the missing rep releases the order and its line."""
+    landing, con = _order_of_an_unknown_rep(tmp_path)
+    judged_again.clear()  # only the loads below
+    _write(landing, "crm/reps", "other.csv", f"{REPS}\n{_rep_row('S8')}\n")
+    load_all(con, landing, "run2")
+    assert judged_again == []  # two rejects open, neither judged again
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 2
+
+    _write(landing, "crm/reps", "late.csv", f"{REPS}\n{_rep_row('S9')}\n")
+    load_all(con, landing, "run3")
+    assert judged_again == ["orders/orders", "orders/order_lines"]
+    assert con.execute(f"select count(*) from ({open_rejects_sql()})").fetchone()[0] == 0
+    assert con.execute(f"select count(*) from {RESOLUTIONS} where run_id = 'run3'").fetchone()[0] == 2
+
+
+def test_a_new_batch_is_not_judged_twice(tmp_path, judged_again):
+    """The rejects of a batch the load has just judged are not judged again in the same
+    load's pass: what their rules read was loaded in earlier steps. On a first load nothing
+    is judged twice; a later new batch leaves only the older rejects to the pass."""
     landing, con = _order_of_an_unknown_rep(tmp_path)  # rejected at load: unknown rep
-    assert judged == []
+    assert judged_again == []
     # a second order of the unknown rep in the next drop: rejected at load, not judged twice
     orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
     _write(
@@ -274,7 +270,7 @@ def test_a_new_batch_is_not_judged_twice(tmp_path, monkeypatch):
         f"{orders}\nO71,A1,S9,direct,2026-01-08,CNY,completed,2026-01-08\n",
     )
     load_all(con, landing, "run2")
-    assert judged == []
+    assert judged_again == []
     assert (
         con.execute(f"select count(*) from ({open_rejects_sql()}) where rule = 'unknown_rep'").fetchone()[0]
         == 2
