@@ -23,6 +23,13 @@ from pathlib import Path
 import psutil
 
 PHASES = ("generate", "ingest", "checks", "dbt", "publish", "report")
+# The scale targets (issue 7), set for 10M order lines on 2 cores: a full run within 10x
+# the floor and under 2 GB (2,000 MB here), a +1 day run within 30 s.
+TARGET_SCALE = 10_000_000
+TARGET_FULL_RUN_TO_FLOOR = 10.0
+TARGET_PEAK_MB = 2000.0
+TARGET_NEXT_DAY_SECONDS = 30.0
+ISSUE_CSV_FLOOR_SECONDS = 6.4  # the floor on CSV files where the targets were set
 
 
 @dataclass
@@ -256,10 +263,30 @@ def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None) ->
         # machines differ by 2x in speed: in floors, runs on two machines compare
         "ratio_next_day_to_floor": nightly.wall_seconds / floor_s if floor_s else None,
     }
+    result["targets"] = targets(result)
     if out_json:
         out_json.parent.mkdir(parents=True, exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2))
     return result
+
+
+def targets(result: dict) -> dict[str, dict]:
+    """Each target with its measured figure and whether it is met (at TARGET_SCALE)."""
+    ratio = result["ratio_full_run_to_floor"]
+    peak, nightly = result["full_run"]["peak_mb"], result["next_day"]["wall_seconds"]
+    return {
+        "full_run_to_floor": {
+            "target": TARGET_FULL_RUN_TO_FLOOR,
+            "measured": ratio,
+            "met": ratio is not None and ratio <= TARGET_FULL_RUN_TO_FLOOR,
+        },
+        "full_run_peak_mb": {"target": TARGET_PEAK_MB, "measured": peak, "met": peak < TARGET_PEAK_MB},
+        "next_day_seconds": {
+            "target": TARGET_NEXT_DAY_SECONDS,
+            "measured": nightly,
+            "met": nightly <= TARGET_NEXT_DAY_SECONDS,
+        },
+    }
 
 
 def format_table(result: dict) -> str:
@@ -286,5 +313,24 @@ def format_table(result: dict) -> str:
         f"{result['floor_on_csv']['seconds']:.1f} s, {result['floor_on_csv']['peak_mb']:.0f} MB",
         f"full run / floor: {result['ratio_full_run_to_floor']:.1f}x",
         f"+1 day run / floor: {result['ratio_next_day_to_floor']:.1f}x",
+    ]
+    t = result["targets"]
+    verdict = {True: "met", False: "not met"}
+    nightly = t["next_day_seconds"]["measured"]
+    elsewhere = ""
+    if result["scale"] == TARGET_SCALE and result["floor_on_csv"]["seconds"]:
+        # machines differ ~2x: the same run where the CSV floor takes the issue's 6.4 s
+        scaled = nightly * ISSUE_CSV_FLOOR_SECONDS / result["floor_on_csv"]["seconds"]
+        elsewhere = f" (~{scaled:.0f} s where the CSV floor takes {ISSUE_CSV_FLOOR_SECONDS} s)"
+    lines += [
+        f"targets (set for {TARGET_SCALE:,} order lines on 2 cores"
+        + ("" if result["scale"] == TARGET_SCALE else f"; this run: {result['scale']:,}")
+        + "):",
+        f"  full run within {TARGET_FULL_RUN_TO_FLOOR:.0f}x the floor: "
+        f"{t['full_run_to_floor']['measured']:.1f}x, {verdict[t['full_run_to_floor']['met']]}",
+        f"  full run peak under {TARGET_PEAK_MB:,.0f} MB: "
+        f"{t['full_run_peak_mb']['measured']:,.0f} MB, {verdict[t['full_run_peak_mb']['met']]}",
+        f"  +1 day run within {TARGET_NEXT_DAY_SECONDS:.0f} s: {nightly:.1f} s, "
+        f"{verdict[t['next_day_seconds']['met']]}{elsewhere}",
     ]
     return "\n".join(lines)

@@ -42,6 +42,13 @@ def test_prints_the_phase_table_the_floor_and_the_ratio(bench):
     assert "the same query on CSV copies of those files (to compare machines): " in stdout
     assert "full run / floor: " in stdout
     assert "+1 day run / floor: " in stdout
+    assert "targets (set for 10,000,000 order lines on 2 cores; this run: 5,000):" in stdout
+    for target in (
+        "full run within 10x the floor: ",
+        "full run peak under 2,000 MB: ",
+        "+1 day run within 30 s: ",
+    ):
+        assert any(line.strip().startswith(target) for line in lines), target
     assert str(folder / "bench-5000.json") in stdout
 
 
@@ -72,6 +79,14 @@ def test_json_figures_add_up(bench):
         nightly["wall_seconds"] / result["floor"]["seconds"]
     )
     assert nightly["added_rows"]["orders/order_lines"] > 0
+    # each target with the figure it is judged on
+    targets = result["targets"]
+    assert targets["full_run_to_floor"]["measured"] == result["ratio_full_run_to_floor"]
+    assert targets["full_run_to_floor"]["met"] == (result["ratio_full_run_to_floor"] <= 10)
+    assert targets["full_run_peak_mb"]["measured"] == full["peak_mb"]
+    assert targets["full_run_peak_mb"]["met"] == (full["peak_mb"] < 2000)
+    assert targets["next_day_seconds"]["measured"] == nightly["wall_seconds"]
+    assert targets["next_day_seconds"]["met"] == (nightly["wall_seconds"] <= 30)
 
 
 def test_the_next_day_run_is_incremental_and_loads_only_the_new_day(bench):
