@@ -34,8 +34,9 @@ PARTITIONS_START = "2015-01-01"
 # dbt's threads for an incremental build on DuckDB (profiles.yml keeps 1 for a full one).
 # A night's ~80 nodes are mostly short statements: two at once use the second core. At 10M
 # lines, one night's build on copies of one file, four alternating pairs: 11.7 s on average
-# against 14.1 s, equal marts. A full build's statements already use both cores: 196.0 s
-# on two threads against 187.5 s on one (docs/scaling.md).
+# against 14.1 s, equal marts (in whole nights on a quiet machine ~0.5 s of ~10 s). A full
+# build's statements already use both cores: 196.0 s on two threads against 187.5 s on
+# one (docs/scaling.md).
 INCREMENTAL_DUCKDB_THREADS = 2
 COMPANY_TIMEZONE = os.environ.get("SPM_TIMEZONE") or "Asia/Shanghai"
 daily_partitions = dg.DailyPartitionsDefinition(
