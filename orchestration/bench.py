@@ -274,6 +274,13 @@ def targets(result: dict) -> dict[str, dict]:
     """Each target with its measured figure and whether it is met (at TARGET_SCALE)."""
     ratio = result["ratio_full_run_to_floor"]
     peak, nightly = result["full_run"]["peak_mb"], result["next_day"]["wall_seconds"]
+    csv_floor = result["floor_on_csv"]["seconds"]
+    # machines differ ~2x: the same night where the CSV floor takes the targets' 6.4 s
+    elsewhere = (
+        nightly * ISSUE_CSV_FLOOR_SECONDS / csv_floor
+        if result["scale"] == TARGET_SCALE and csv_floor
+        else None
+    )
     return {
         "full_run_to_floor": {
             "target": TARGET_FULL_RUN_TO_FLOOR,
@@ -285,6 +292,7 @@ def targets(result: dict) -> dict[str, dict]:
             "target": TARGET_NEXT_DAY_SECONDS,
             "measured": nightly,
             "met": nightly <= TARGET_NEXT_DAY_SECONDS,
+            "at_issue_csv_floor": elsewhere,
         },
     }
 
@@ -316,12 +324,10 @@ def format_table(result: dict) -> str:
     ]
     t = result["targets"]
     verdict = {True: "met", False: "not met"}
-    nightly = t["next_day_seconds"]["measured"]
-    elsewhere = ""
-    if result["scale"] == TARGET_SCALE and result["floor_on_csv"]["seconds"]:
-        # machines differ ~2x: the same run where the CSV floor takes the issue's 6.4 s
-        scaled = nightly * ISSUE_CSV_FLOOR_SECONDS / result["floor_on_csv"]["seconds"]
-        elsewhere = f" (~{scaled:.0f} s where the CSV floor takes {ISSUE_CSV_FLOOR_SECONDS} s)"
+    nightly, scaled = t["next_day_seconds"]["measured"], t["next_day_seconds"]["at_issue_csv_floor"]
+    elsewhere = (
+        "" if scaled is None else f" (~{scaled:.0f} s where the CSV floor takes {ISSUE_CSV_FLOOR_SECONDS} s)"
+    )
     lines += [
         f"targets (set for {TARGET_SCALE:,} order lines on 2 cores"
         + ("" if result["scale"] == TARGET_SCALE else f"; this run: {result['scale']:,}")
