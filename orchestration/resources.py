@@ -35,10 +35,18 @@ def keep_build_file_open() -> Iterator[None]:
         release_build_file()
 
 
-def release_build_file() -> None:
-    """Close the kept instance (it checkpoints): dbt, a publish or a reader gets the file."""
+def release_build_file(*, checkpoint: bool = True) -> None:
+    """Close the kept instance: dbt, a publish or a reader gets the file.
+
+    Closing checkpoints the write-ahead log into the file. `checkpoint=False` leaves the
+    log for the next process that opens the file to replay: before a nightly dbt build,
+    whose own checkpoints then take in the night's loads (0.7-1.0 s less at 10M rows).
+    """
     while _KEPT:
-        _KEPT.popitem()[1].close()
+        con = _KEPT.popitem()[1]
+        if not checkpoint:
+            con.execute("pragma disable_checkpoint_on_shutdown")
+        con.close()
 
 
 class SpmResource(dg.ConfigurableResource):

@@ -128,7 +128,8 @@ def _build(context, dbt, spm, config, settings, plan):
         )
         models = validated_models(dbt_project.manifest_path)
         idle = unchanged_entities(con, scope.changed_since, models) if scope.incremental else []
-    release_build_file()  # dbt's process takes the file
+    # dbt's process takes the file; on a nightly build it also checkpoints the night's loads
+    release_build_file(checkpoint=not scope.incremental)
     stop_gx_worker()  # the checks are done: its memory is not held through the build
     context.log.info(
         f"dbt scope: days {scope.window_start} .. {scope.window_end} (end excluded); "
