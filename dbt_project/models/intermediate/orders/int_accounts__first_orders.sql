@@ -34,12 +34,12 @@ affected_accounts as (
 
 account_orders as (
 
-    select distinct
+    select
         account_id,
         rep_id,
         order_date,
         order_id
-    from {{ ref('int_order_lines__credited') }}
+    from {{ ref('int_orders__credited') }}
     where
         order_status = 'completed'
         and {{ in_affected if scoped_run else '1 = 1' }}

@@ -33,8 +33,8 @@ account_days as (
         credited.rep_id,
         credited.account_id,
         credited.order_date,
-        count(distinct credited.order_id) as orders_on_day
-    from {{ ref('int_order_lines__credited') }} as credited
+        count(*) as orders_on_day
+    from {{ ref('int_orders__credited') }} as credited
     inner join history_window
         on credited.order_date > history_window.after_day and credited.order_date <= history_window.last_day
     where credited.order_status = 'completed'
@@ -77,7 +77,7 @@ periods as (
             cast({{ dbt.dateadd('month', -12, 'period_end') }} as date) as window_after
         from {{ ref('int_calendar__date_periods') }}
     {%- endif %}
-    where period_start <= (select max(all_lines.order_date) from {{ ref('int_order_lines__credited') }} as all_lines)
+    where period_start <= (select max(all_orders.order_date) from {{ ref('int_orders__credited') }} as all_orders)
 
 ),
 
