@@ -7,13 +7,17 @@ last build that succeeded.
 - `changed_since`: start of the last dbt build, which succeeded; rows loaded, rejected or
   released after it are "changed" and every day they touch (in any of their versions) is
   recomputed. Null means "recompute everything": the first build, `--full-refresh`, a
-  build after a failed one, or a plan or model change (a new plan sha or dbt project
-  fingerprint);
-- `full_refresh`: the run rebuilds every incremental model from raw.
+  build after a failed one, a model change (a new dbt project fingerprint), or a new
+  base currency or time zone (every amount and every day of the history moves);
+- `full_refresh`: the run rebuilds every incremental model from raw;
+- `all_periods`: the plan's rules changed (weights, caps, tiers, thresholds: a new plan
+  sha, same currency and time zone), so every open period is scored again. Only models at
+  the period grain read those rules; the rows below them stay incremental.
 
 It is a table, not `dbt --vars`: a var whose value changes every night makes dbt re-parse
 the whole project on every run. `raw._dbt_builds` keeps one row per build (start, end,
-success, plan sha, project fingerprint) so the next run knows where to start from.
+success, plan sha, base currency, time zone, project fingerprint) so the next run knows
+where to start from.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class RunScope:
     changed_since: datetime | None
     full_refresh: bool
     reason: str  # why the run is incremental or full, for logs and metadata
+    all_periods: bool = False  # the plan's rules changed: every open period is rescored
 
     @property
     def incremental(self) -> bool:
@@ -58,6 +63,10 @@ def ensure_scope_tables(con: duckdb.DuckDBPyConnection) -> None:
             recorded_at timestamp not null
         )"""
     )
+    # a column a later version added: a warehouse built before it gets it here
+    con.execute(
+        f"alter table {RAW_SCHEMA}._run_scope add column if not exists all_periods boolean default false"
+    )
     con.execute(
         f"""
         create table if not exists {RAW_SCHEMA}._dbt_builds (
@@ -72,6 +81,8 @@ def ensure_scope_tables(con: duckdb.DuckDBPyConnection) -> None:
             window_end date
         )"""
     )
+    for column in ("base_currency", "timezone"):
+        con.execute(f"alter table {RAW_SCHEMA}._dbt_builds add column if not exists {column} varchar")
 
 
 def record_run_scope(
@@ -82,19 +93,25 @@ def record_run_scope(
     *,
     full_refresh: bool = False,
     plan_sha256: str | None = None,
+    base_currency: str | None = None,
+    timezone: str | None = None,
     project_fingerprint: str | None = None,
 ) -> RunScope:
-    """Write the scope of this build and open its row in raw._dbt_builds."""
+    """Write the scope of this build and open its row in raw._dbt_builds.
+
+    `base_currency` and `timezone` are the plan's as the run uses them (settings may
+    override the plan file's): they are not in the file's sha."""
     if window_end <= window_start:
         raise ValueError(f"empty partition window: {window_start} .. {window_end} (end is exclusive)")
     ensure_scope_tables(con)
     last = con.execute(
         f"""
-        select started_at, plan_sha256, project_fingerprint, succeeded
+        select started_at, plan_sha256, project_fingerprint, succeeded, base_currency, timezone
         from {RAW_SCHEMA}._dbt_builds
         order by started_at desc
         limit 1"""
     ).fetchone()
+    all_periods = False
     if full_refresh:
         since, reason = None, "full refresh requested"
     elif last is None:
@@ -103,33 +120,55 @@ def record_run_scope(
         # A failed build may have left some incremental tables a step ahead of others:
         # rebuilding is the one recovery that needs no bookkeeping of partial states.
         since, reason = None, "the last build did not succeed"
-    elif plan_sha256 and last[1] and last[1] != plan_sha256:
-        since, reason = None, "plan changed since the last build"
     elif project_fingerprint and last[2] and last[2] != project_fingerprint:
         since, reason = None, "dbt models changed since the last build"
+    elif moved := _moved({"base currency": (last[4], base_currency), "time zone": (last[5], timezone)}):
+        since, reason = None, f"{moved} since the last build"
     else:
         since, reason = last[0], f"rows changed since {last[0]:%Y-%m-%d %H:%M:%S} UTC"
+        if plan_sha256 and last[1] and last[1] != plan_sha256:
+            all_periods = True
+            reason = f"plan rules changed since the last build: every open period is rescored; {reason}"
     started = _now()
+    full = full_refresh or since is None
     con.execute("begin transaction")
     con.execute(f"delete from {RAW_SCHEMA}._run_scope")
     con.execute(
-        f"insert into {RAW_SCHEMA}._run_scope values (?, ?, ?, ?, ?, ?)",
-        [run_id, window_start, window_end, since, full_refresh or since is None, started],
+        f"insert into {RAW_SCHEMA}._run_scope "
+        "(run_id, window_start, window_end, changed_since, full_refresh, recorded_at, all_periods) "
+        "values (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, window_start, window_end, since, full, started, all_periods and not full],
     )
     con.execute(
-        f"insert into {RAW_SCHEMA}._dbt_builds values (?, ?, null, false, ?, ?, ?, ?, ?)",
+        f"insert into {RAW_SCHEMA}._dbt_builds (run_id, started_at, finished_at, succeeded, full_refresh, "
+        "plan_sha256, project_fingerprint, window_start, window_end, base_currency, timezone) "
+        "values (?, ?, null, false, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             started,
-            full_refresh or since is None,
+            full,
             plan_sha256,
             project_fingerprint,
             window_start,
             window_end,
+            base_currency,
+            timezone,
         ],
     )
     con.execute("commit")
-    return RunScope(run_id, window_start, window_end, since, full_refresh or since is None, reason)
+    return RunScope(run_id, window_start, window_end, since, full, reason, all_periods and not full)
+
+
+def _moved(settings: dict[str, tuple[str | None, str | None]]) -> str:
+    """Which of the run's settings (name: (last build's, this run's)) differ from the last
+    build's, as "base currency changed (CNY -> USD)"; a build that did not record one (an
+    older version) counts as changed. Empty when none moved or the run passes none."""
+    moved = [
+        f"{name} changed ({before or 'not recorded'} -> {now})"
+        for name, (before, now) in settings.items()
+        if now and before != now
+    ]
+    return ", ".join(moved)
 
 
 def record_build_end(con: duckdb.DuckDBPyConnection, run_id: str, succeeded: bool) -> None:

@@ -211,3 +211,44 @@ def comparable_rows(rows) -> list[tuple]:
         (tuple(_comparable_value(v) for v in row) for row in rows),
         key=lambda row: tuple((v is None, str(v)) for v in row),
     )
+
+
+# --- comparing two builds of one engine (tests/e2e/test_incremental.py, test_plan_change.py)
+# Columns that say which run wrote a row, not what it says.
+RUN_COLUMNS = {"run_id", "built_at", "computed_at", "published_at", "source_batches", "_changed_at"}
+
+
+def mart_differences(left: Path, right: Path) -> dict[str, tuple[int, int, int]]:
+    """Per published mart of two DuckDB warehouse files: (rows left, rows only left, rows
+    only right), the columns that name the run left out."""
+    from orchestration.assets.publish import MART_KEYS
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        out = {}
+        for mart in (key.path[-1] for key in MART_KEYS):
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from duckdb_columns() where database_name = 'l' "
+                    "and schema_name = 'marts' and table_name = ? order by column_index",
+                    [mart],
+                ).fetchall()
+                if c not in RUN_COLUMNS
+            ]
+            listed = ", ".join(cols)
+            total = con.execute(f"select count(*) from l.marts.{mart}").fetchone()[0]
+            only_left = con.execute(
+                f"select count(*) from (select {listed} from l.marts.{mart} except all "
+                f"select {listed} from r.marts.{mart})"
+            ).fetchone()[0]
+            only_right = con.execute(
+                f"select count(*) from (select {listed} from r.marts.{mart} except all "
+                f"select {listed} from l.marts.{mart})"
+            ).fetchone()[0]
+            out[mart] = (total, only_left, only_right)
+        return out
+    finally:
+        con.close()

@@ -6,7 +6,8 @@
       successful build (a new (key, row hash), a reject or a release since then);
     - day models: the days of the partition window plus every day any version of a
       changed row falls on (int_scope__days);
-    - period models: the periods containing those days (int_scope__periods).
+    - period models: the periods containing those days (int_scope__periods), or every
+      period when the plan's rules changed (`all_periods`).
     The scope is read once per model when it compiles (run_query), so the SQL carries
     literal timestamps DuckDB can prune row groups with. `--vars '{window_start: ...,
     window_end: ...}'` overrides the window by hand. With no successful build before
@@ -18,6 +19,7 @@
         'window_end': var('window_end', none),
         'changed_since': none,
         'recorded_at': none,
+        'all_periods': false,
         'known': false,
     } -%}
     {#- a unit test computes its fixtures whole: no scope, and no source to read -#}
@@ -28,9 +30,14 @@
     {%- if execute and src is not none -%}
         {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
         {%- if relation is not none -%}
-            {%- set rows = run_query('select window_start, window_end, changed_since, recorded_at from ' ~ relation).rows -%}
+            {%- set rows = run_query(
+                'select window_start, window_end, changed_since, recorded_at, all_periods from ' ~ relation
+            ).rows -%}
             {%- if rows | length > 0 -%}
-                {%- do scope.update({'changed_since': rows[0][2], 'recorded_at': rows[0][3], 'known': true}) -%}
+                {%- do scope.update({
+                    'changed_since': rows[0][2], 'recorded_at': rows[0][3], 'all_periods': rows[0][4] is true,
+                    'known': true,
+                }) -%}
                 {%- if scope.window_start is none -%}{%- do scope.update({'window_start': rows[0][0]}) -%}{%- endif -%}
                 {%- if scope.window_end is none -%}{%- do scope.update({'window_end': rows[0][1]}) -%}{%- endif -%}
             {%- endif -%}

@@ -124,6 +124,8 @@ def _build(context, dbt, spm, config, settings, plan):
             window.end.date(),
             full_refresh=config.full_refresh,
             plan_sha256=plan.sha256,
+            base_currency=plan.base_currency,
+            timezone=plan.timezone,
             project_fingerprint=project_fingerprint(dbt_project.manifest_path),
         )
         models = validated_models(dbt_project.manifest_path)

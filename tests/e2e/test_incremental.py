@@ -18,16 +18,12 @@ import pytest
 
 from ingestion.demo.generator import generate_company
 from ingestion.demo.next_day import append_next_day
-from orchestration.assets.publish import MART_KEYS
-from tests.conftest import Company, make_company, run_dbt
+from tests.conftest import Company, make_company, mart_differences, run_dbt
 
 pytestmark = pytest.mark.slow
 
 AS_OF = date(2026, 11, 20)
 NEXT_DAY = date(2026, 11, 21)
-# Columns that say which run wrote a row, not what it says.
-RUN_COLUMNS = {"run_id", "built_at", "computed_at", "published_at", "source_batches", "_changed_at"}
-MARTS = tuple(key.path[-1] for key in MART_KEYS)
 
 
 def _orphan_line(landing: Path) -> None:
@@ -157,39 +153,6 @@ def _builds(company: Company) -> list[tuple]:
         con.close()
 
 
-def _differences(left: Path, right: Path) -> dict[str, tuple[int, int, int]]:
-    """Per mart: (rows left, rows only left, rows only right), run columns left out."""
-    con = duckdb.connect()
-    try:
-        con.execute(f"attach '{left}' as l (read_only)")
-        con.execute(f"attach '{right}' as r (read_only)")
-        out = {}
-        for mart in MARTS:
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "select column_name from duckdb_columns() where database_name = 'l' "
-                    "and schema_name = 'marts' and table_name = ? order by column_index",
-                    [mart],
-                ).fetchall()
-                if c not in RUN_COLUMNS
-            ]
-            listed = ", ".join(cols)
-            total = con.execute(f"select count(*) from l.marts.{mart}").fetchone()[0]
-            only_left = con.execute(
-                f"select count(*) from (select {listed} from l.marts.{mart} except all "
-                f"select {listed} from r.marts.{mart})"
-            ).fetchone()[0]
-            only_right = con.execute(
-                f"select count(*) from (select {listed} from r.marts.{mart} except all "
-                f"select {listed} from l.marts.{mart})"
-            ).fetchone()[0]
-            out[mart] = (total, only_left, only_right)
-        return out
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def incremental_then_full(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("incremental")
@@ -246,14 +209,14 @@ def test_incremental_run_equals_full_refresh(incremental_then_full):
     assert "Concurrency: 1 threads" in (full.parent / "full.log").read_text()
     # the incremental run swapped only the replaced rows into the published file
     assert publish_modes == ["partial", "full"]
-    differences = _differences(incremental, full)
+    differences = mart_differences(incremental, full)
     assert all(total > 0 for total, _, _ in differences.values()), differences
     assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
 
 
 def test_backfill_with_nothing_new_changes_nothing(incremental_then_full):
     _, _, _, full, backfilled, _ = incremental_then_full
-    differences = _differences(full, backfilled)
+    differences = mart_differences(full, backfilled)
     assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
 
 

@@ -20,6 +20,8 @@ def con():
 def _scope(con, run_id, **kwargs):
     kwargs.setdefault("plan_sha256", "plan-a")
     kwargs.setdefault("project_fingerprint", "models-a")
+    kwargs.setdefault("base_currency", "CNY")
+    kwargs.setdefault("timezone", "Asia/Shanghai")
     return record_run_scope(con, run_id, DAY, NEXT, **kwargs)
 
 
@@ -46,15 +48,58 @@ def test_after_a_successful_build_only_changes_since_its_start(con):
     ("change", "reason"),
     [
         ({"full_refresh": True}, "full refresh requested"),
-        ({"plan_sha256": "plan-b"}, "plan changed since the last build"),
         ({"project_fingerprint": "models-b"}, "dbt models changed since the last build"),
+        # amounts in another currency, days in another time zone: the whole history moves
+        ({"base_currency": "USD"}, "base currency changed (CNY -> USD) since the last build"),
+        ({"timezone": "UTC"}, "time zone changed (Asia/Shanghai -> UTC) since the last build"),
     ],
 )
-def test_a_full_refresh_a_new_plan_or_changed_models_rebuild_everything(con, change, reason):
+def test_a_full_refresh_changed_models_or_a_new_currency_or_time_zone_rebuild_everything(con, change, reason):
     _scope(con, "r1")
     record_build_end(con, "r1", succeeded=True)
     scope = _scope(con, "r2", **change)
     assert scope.full_refresh and scope.changed_since is None and scope.reason == reason
+    assert not scope.all_periods
+    assert con.execute("select full_refresh, all_periods from raw._run_scope").fetchone() == (True, False)
+
+
+def test_new_plan_rules_rescore_every_period_and_keep_the_rows_incremental(con):
+    _scope(con, "r1")
+    record_build_end(con, "r1", succeeded=True)
+    started = con.execute("select started_at from raw._dbt_builds where run_id = 'r1'").fetchone()[0]
+    scope = _scope(con, "r2", plan_sha256="plan-b")
+    assert not scope.full_refresh and scope.changed_since == started and scope.all_periods
+    assert scope.reason.startswith("plan rules changed since the last build: every open period is rescored")
+    assert con.execute("select full_refresh, all_periods from raw._run_scope").fetchone() == (False, True)
+    record_build_end(con, "r2", succeeded=True)
+    # the next night with the same plan: back to the periods of the changed days
+    assert not _scope(con, "r3", plan_sha256="plan-b").all_periods
+
+
+def test_a_build_that_did_not_record_currency_and_time_zone_is_followed_by_a_full_one(con):
+    """A warehouse built by a version before these columns: the next build cannot tell
+    whether settings moved them, so it rebuilds (once)."""
+    _scope(con, "r1")
+    record_build_end(con, "r1", succeeded=True)
+    con.execute("update raw._dbt_builds set base_currency = null, timezone = null")
+    scope = _scope(con, "r2")
+    assert scope.full_refresh and scope.reason.startswith("base currency changed (not recorded -> CNY)")
+    record_build_end(con, "r2", succeeded=True)
+    assert not _scope(con, "r3").full_refresh
+
+
+def test_an_older_warehouse_gets_the_new_control_columns(con):
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw._run_scope (run_id varchar not null, window_start date not null, "
+        "window_end date not null, changed_since timestamp, full_refresh boolean not null, "
+        "recorded_at timestamp not null)"
+    )
+    con.execute("insert into raw._run_scope values ('r0', '2026-01-01', '2026-01-02', null, true, now())")
+    scope = _scope(con, "r1")
+    assert scope.full_refresh
+    rows = con.execute("select run_id, all_periods from raw._run_scope").fetchall()
+    assert rows == [("r1", False)]
 
 
 def test_a_build_after_a_failed_one_is_full(con):

@@ -2,9 +2,11 @@
 -- day in scope, the period after each (its growth KPIs compare with the one before), and
 -- every period whose trailing 12 months hold such a day or that started or stopped being
 -- started by the last order day (repeat purchase rate). A changed rep or team (role, team,
--- region, name) recomputes every period.
+-- region, name) or plan rules (weights, caps, tiers: ingestion/run_scope.py) recompute
+-- every period.
 {{ config(materialized='table') }}
 {%- set since = scope_since() -%}
+{%- set rescore_all = run_scope().all_periods -%}
 
 with
 
@@ -126,7 +128,7 @@ scoped as (
         period_grain,
         period_start
     from all_periods
-    where exists (select 1 from people_changed)
+    where {% if rescore_all %}true{% else %}exists (select 1 from people_changed){% endif %}
 
 )
 
