@@ -7,8 +7,9 @@ last build that succeeded.
 - `changed_since`: start of the last dbt build, which succeeded; rows loaded, rejected or
   released after it are "changed" and every day they touch (in any of their versions) is
   recomputed. Null means "recompute everything": the first build, `--full-refresh`, a
-  build after a failed one, a model change (a new dbt project fingerprint), or a new
-  base currency or time zone (every amount and every day of the history moves);
+  build after a failed one, a model change (a new dbt project fingerprint), a new base
+  currency or time zone (every amount and every day of the history moves), or another
+  dbt target than the last build's;
 - `full_refresh`: the run rebuilds every incremental model from raw;
 - `all_periods`: the plan's rules changed (weights, caps, tiers, thresholds: a new plan
   sha, same currency and time zone), so every open period is scored again. Only models at
@@ -16,8 +17,8 @@ last build that succeeded.
 
 It is a table, not `dbt --vars`: a var whose value changes every night makes dbt re-parse
 the whole project on every run. `raw._dbt_builds` keeps one row per build (start, end,
-success, plan sha, base currency, time zone, project fingerprint) so the next run knows
-where to start from.
+success, plan sha, base currency, time zone, dbt target, project fingerprint) so the next
+run knows where to start from.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def ensure_scope_tables(con: duckdb.DuckDBPyConnection) -> None:
             window_end date
         )"""
     )
-    for column in ("base_currency", "timezone"):
+    for column in ("base_currency", "timezone", "dbt_target"):
         con.execute(f"alter table {RAW_SCHEMA}._dbt_builds add column if not exists {column} varchar")
 
 
@@ -95,18 +96,21 @@ def record_run_scope(
     plan_sha256: str | None = None,
     base_currency: str | None = None,
     timezone: str | None = None,
+    dbt_target: str | None = None,
     project_fingerprint: str | None = None,
 ) -> RunScope:
     """Write the scope of this build and open its row in raw._dbt_builds.
 
     `base_currency` and `timezone` are the plan's as the run uses them (settings may
-    override the plan file's): they are not in the file's sha."""
+    override the plan file's): they are not in the file's sha. `dbt_target`: the engine
+    whose tables the build keeps (a switch back finds them as that engine's last build
+    left them)."""
     if window_end <= window_start:
         raise ValueError(f"empty partition window: {window_start} .. {window_end} (end is exclusive)")
     ensure_scope_tables(con)
     last = con.execute(
         f"""
-        select started_at, plan_sha256, project_fingerprint, succeeded, base_currency, timezone
+        select started_at, plan_sha256, project_fingerprint, succeeded, base_currency, timezone, dbt_target
         from {RAW_SCHEMA}._dbt_builds
         order by started_at desc
         limit 1"""
@@ -122,7 +126,13 @@ def record_run_scope(
         since, reason = None, "the last build did not succeed"
     elif project_fingerprint and last[2] and last[2] != project_fingerprint:
         since, reason = None, "dbt models changed since the last build"
-    elif moved := _moved({"base currency": (last[4], base_currency), "time zone": (last[5], timezone)}):
+    elif moved := _moved(
+        {
+            "base currency": (last[4], base_currency),
+            "time zone": (last[5], timezone),
+            "dbt target": (last[6], dbt_target),
+        }
+    ):
         since, reason = None, f"{moved} since the last build"
     else:
         since, reason = last[0], f"rows changed since {last[0]:%Y-%m-%d %H:%M:%S} UTC"
@@ -141,8 +151,8 @@ def record_run_scope(
     )
     con.execute(
         f"insert into {RAW_SCHEMA}._dbt_builds (run_id, started_at, finished_at, succeeded, full_refresh, "
-        "plan_sha256, project_fingerprint, window_start, window_end, base_currency, timezone) "
-        "values (?, ?, null, false, ?, ?, ?, ?, ?, ?, ?)",
+        "plan_sha256, project_fingerprint, window_start, window_end, base_currency, timezone, dbt_target) "
+        "values (?, ?, null, false, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             started,
@@ -153,6 +163,7 @@ def record_run_scope(
             window_end,
             base_currency,
             timezone,
+            dbt_target,
         ],
     )
     con.execute("commit")

@@ -126,6 +126,7 @@ def _build(context, dbt, spm, config, settings, plan):
             plan_sha256=plan.sha256,
             base_currency=plan.base_currency,
             timezone=plan.timezone,
+            dbt_target=settings.dbt_target,
             project_fingerprint=project_fingerprint(dbt_project.manifest_path),
         )
         models = validated_models(dbt_project.manifest_path)

@@ -22,6 +22,7 @@ def _scope(con, run_id, **kwargs):
     kwargs.setdefault("project_fingerprint", "models-a")
     kwargs.setdefault("base_currency", "CNY")
     kwargs.setdefault("timezone", "Asia/Shanghai")
+    kwargs.setdefault("dbt_target", "duckdb")
     return record_run_scope(con, run_id, DAY, NEXT, **kwargs)
 
 
@@ -52,9 +53,11 @@ def test_after_a_successful_build_only_changes_since_its_start(con):
         # amounts in another currency, days in another time zone: the whole history moves
         ({"base_currency": "USD"}, "base currency changed (CNY -> USD) since the last build"),
         ({"timezone": "UTC"}, "time zone changed (Asia/Shanghai -> UTC) since the last build"),
+        # the other engine's tables are as its last build left them
+        ({"dbt_target": "postgres"}, "dbt target changed (duckdb -> postgres) since the last build"),
     ],
 )
-def test_a_full_refresh_changed_models_or_a_new_currency_or_time_zone_rebuild_everything(con, change, reason):
+def test_changed_models_currency_time_zone_or_target_rebuild_everything(con, change, reason):
     _scope(con, "r1")
     record_build_end(con, "r1", succeeded=True)
     scope = _scope(con, "r2", **change)
