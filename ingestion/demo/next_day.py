@@ -1,5 +1,7 @@
-"""One more night of data for a generated company: the orders of its last day, again, on
-the next day, with new ids (what a nightly drop looks like). Used by the benchmark."""
+"""One more night of data for a generated company: what its last day brought, again, on
+the next day, with new ids (what a nightly drop looks like): orders and their lines, an
+FX rate per currency, and the day's activities, leads, new opportunities, survey
+responses, complaints, returns and training. Used by the benchmark."""
 
 from __future__ import annotations
 
@@ -24,8 +26,60 @@ def _relation(landing: Path, folder: str) -> str:
     return "(" + " union all ".join(parts) + ")"
 
 
+# Entities with rows of their own every day: (folder, the column that dates a row, the
+# date and time columns moved to the next day with it). A copied row gets a new key.
+DAILY_EVENTS = (
+    ("crm/activities", "activity_at", ("activity_at",)),
+    ("crm/leads", "created_at", ("created_at",)),
+    ("crm/opportunities", "created_at", ("created_at", "close_date", "updated_at")),
+    ("surveys/responses", "submitted_at", ("submitted_at",)),
+    ("surveys/complaints", "opened_at", ("opened_at", "resolved_at")),
+    ("orders/returns", "return_date", ("return_date",)),
+    ("hr/training", "completed_at", ("completed_at",)),
+)
+
+
+def _moved(column: str, days: str) -> str:
+    """A text date (YYYY-MM-DD) or local timestamp (YYYY-MM-DDTHH:MM:SS) `days` later."""
+    return (
+        f"case when {column} is null then null "
+        f"when length({column}) = 10 then strftime(cast({column} as date) + to_days({days}), '%Y-%m-%d') "
+        f"else strftime(cast({column} as timestamp) + to_days({days}), '%Y-%m-%dT%H:%M:%S') end"
+    )
+
+
+def _append_events(con: duckdb.DuckDBPyConnection, landing: Path, day: date, tag: str) -> dict[str, int]:
+    counts = {}
+    for folder, dated_by, moved in DAILY_EVENTS:
+        if not any((landing / folder).glob("*.*")):
+            continue
+        entity = ENTITY_BY_FOLDER[folder]
+        (key,) = entity.key
+        days = f"cast(date '{day.isoformat()}' - last_day.day as integer)"
+        columns = ", ".join(
+            f"{key} || '-{tag}' as {key}" if c == key else f"{_moved(c, days)} as {c}" if c in moved else c
+            for c in entity.all_columns
+        )
+        out = landing / folder / f"{entity.name}_{tag}.csv"
+        con.execute(
+            f"""
+            copy (
+                with
+                    events as (select * from {_relation(landing, folder)}),
+                    last_day as (select max(cast({dated_by} as date)) as day from events)
+                select {columns}
+                from events, last_day
+                where cast({dated_by} as date) = last_day.day
+            ) to '{out.as_posix()}' (header, delimiter ',')
+            """
+        )
+        counts[folder] = con.execute(f"select count(*) from read_csv('{out.as_posix()}')").fetchone()[0]
+    return counts
+
+
 def append_next_day(landing: Path, day: date) -> dict[str, int]:
-    """Write orders, lines and an FX rate for `day` copied from the latest day; return counts."""
+    """Write a day of orders, lines, FX rates and the other daily entities for `day`,
+    copied from the latest day of each; return the rows written per entity."""
     tag = f"{day:%Y%m%d}"
     out = {
         "orders": landing / "orders/orders" / f"orders_{tag}.csv",
@@ -34,6 +88,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
     }
     con = duckdb.connect()
     try:
+        con.execute("set enable_progress_bar = false")  # the bench prints its own output
         con.execute(
             f"""
             create temp table last_orders as
@@ -73,6 +128,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
         )
         orders = con.execute("select count(*) from last_orders").fetchone()[0]
         lines = con.execute(f"select count(*) from read_csv('{out['lines'].as_posix()}')").fetchone()[0]
+        events = _append_events(con, landing, day, tag)
     finally:
         con.close()
-    return {"orders/orders": orders, "orders/order_lines": lines}
+    return {"orders/orders": orders, "orders/order_lines": lines, **events}

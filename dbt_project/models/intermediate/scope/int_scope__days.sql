@@ -1,7 +1,8 @@
 -- The days this run recomputes (macros/run_scope.sql): the partition window, plus every
 -- day a changed row counts on now (its current version, `_changed_at`) or counted on
 -- before (int_scope__replaced), the days of the orders in int_scope__orders and of their
--- lines' returns, and the old and new day of an account's first order that moved.
+-- lines' returns (unless a return alone put the order there: a return counts on its own
+-- day, above), and the old and new day of an account's first order that moved.
 -- No changes on a full build (everything is rebuilt).
 {{ config(materialized='table') }}
 {%- set scope = run_scope() -%}
@@ -13,7 +14,7 @@
     ('int_complaints__validated', ['cast(opened_at as date)']),
     ('int_activities__validated', ['cast(activity_at as date)']),
     ('int_leads__validated', ['cast(created_at as date)']),
-    ('int_opportunities__validated', ['cast(created_at as date)', 'close_date']),
+    ('int_opportunities__validated', ['cast(created_at as date)', 'case when is_closed then close_date end']),
     ('int_training__validated', ['cast(completed_at as date)']),
     ('int_violations__validated', ['cast(occurred_at as date)']),
     ('int_reviews_360__validated', ['period_start']),
@@ -39,16 +40,19 @@ window_days as (
 
 changed_days as (
 
+    -- the orders that changed themselves (not only by a return: its day is below)
     select orders.order_date as date_day
     from {{ ref('int_orders__validated') }} as orders
-    inner join {{ ref('int_scope__orders') }} as changed_orders on orders.order_id = changed_orders.order_id
+    inner join {{ ref('int_scope__orders') }} as changed_orders
+        on orders.order_id = changed_orders.order_id and changed_orders.order_changed
     union
     -- returns of the lines of those orders (their rep, status or cost may have moved)
     select order_returns.return_date as date_day
     from {{ ref('int_returns__validated') }} as order_returns
     inner join {{ ref('int_order_lines__validated') }} as order_lines
         on order_returns.order_line_id = order_lines.order_line_id
-    inner join {{ ref('int_scope__orders') }} as changed_orders on order_lines.order_id = changed_orders.order_id
+    inner join {{ ref('int_scope__orders') }} as changed_orders
+        on order_lines.order_id = changed_orders.order_id and changed_orders.order_changed
     union
     -- where replaced versions counted
     select date_day
