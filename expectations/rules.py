@@ -25,10 +25,13 @@ from ingestion.entities import ENTITY_BY_FOLDER, Entity
 NUMBER, INTEGER, BOOLEAN, DATE, TIMESTAMP = "number", "integer", "boolean", "date", "timestamp"
 
 # Placeholders filled at evaluation (expectations.sql.EvalContext): the plan's KPI codes,
-# the base currency, the latest allowed event time (now + 1 day in the company time zone).
+# the base currency, the latest allowed event time (now + 1 day in the company time zone),
+# and the rows being judged (`<table> as t where ...`: a parent lookup reads only the keys
+# they refer to, not a hash table of every parent key).
 PLAN_KPIS = "{plan_kpis}"
 BASE_CURRENCY = "{base_currency}"
 MAX_EVENT_TIME = "{max_event_time}"
+ROWS = "{rows}"
 FUTURE_TOLERANCE = timedelta(days=1)
 
 ROLES = ("sales", "marketing", "manager")
@@ -193,8 +196,17 @@ def not_future(entity: str, col: str, kind: str) -> Rule:
     )
 
 
+def _referenced(col: str, target_col: str) -> str:
+    """Of a parent row `p`: its key is one the judged rows refer to. A night's few rows then
+    probe the parent table (10M order lines: ~0.9 s) instead of hashing all its keys (~2.9 s)."""
+    return f"trim(p.{target_col}) in (select trim({ROW}.{col}) from {ROWS})"
+
+
 def reference(entity: str, col: str, target: str, target_col: str, rule_code: str, required: bool) -> Rule:
-    known = f"(select trim({target_col}) from {raw_table(target)} where {target_col} is not null)"
+    known = (
+        f"(select trim(p.{target_col}) from {raw_table(target)} as p "
+        f"where p.{target_col} is not null and {_referenced(col, target_col)})"
+    )
     empty = "false" if required else "null"
     subject = f"case when {text(col)} is null then {empty} else trim({col}) in {known} end"
     return Rule(
@@ -230,7 +242,7 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
     rejected_only = (
         f"(with versions as (select trim(p.{target_col}) as k, (p._batch_id, p._row_number) in "
         f"(select batch_id, row_number from ({open_rejects})) as rejected from {table} as p "
-        f"where p.{target_col} is not null) "
+        f"where p.{target_col} is not null and {_referenced(col, target_col)}) "
         "select k from versions where k in (select k from versions where rejected) "
         "group by k having bool_and(rejected))"
     )

@@ -30,6 +30,7 @@ from expectations.rules import (
     PLAN_KPIS,
     REGISTRY,
     ROW,
+    ROWS,
     Rule,
     raw_table,
     rules_for,
@@ -102,10 +103,11 @@ class EvalContext:
     def bound(self, value):
         return self.max_event_time if value == MAX_EVENT_TIME else value
 
-    def subject(self, rule: Rule) -> str:
+    def subject(self, rule: Rule, rows: str) -> str:
+        """The rule's SQL on the judged rows `rows` (`<table> as t where ...`)."""
         if not _CURRENCY.match(self.base_currency):
             raise ValueError(f"base currency {self.base_currency!r} is not a 3-letter code")
-        return rule.subject.replace(BASE_CURRENCY, self.base_currency)
+        return rule.subject.replace(BASE_CURRENCY, self.base_currency).replace(ROWS, rows)
 
 
 def lit(value) -> str:
@@ -190,8 +192,9 @@ def subjects_sql(
     cols += [f"trim({ROW}.{k}) as k_{i}" for i, k in enumerate(er.entity.key)]
     if er.event_time:
         cols.append(f"{event_time_sql(entity, ctx)} as event_time")
+    rows = f"{raw_table(entity)} as {ROW} where {where}"
     for i, rule in enumerate(rules):
-        cols.append(f"({ctx.subject(rule)}) as s_{i}")
+        cols.append(f"({ctx.subject(rule, rows)}) as s_{i}")
         if with_values:
             cols.append(f"{rule.value_sql} as v_{i}")
     cols += extra
