@@ -196,16 +196,25 @@ def not_future(entity: str, col: str, kind: str) -> Rule:
     )
 
 
-def _referenced(col: str, target_col: str) -> str:
-    """Of a parent row `p`: its key is one the judged rows refer to. A night's few rows then
-    probe the parent table (10M order lines: ~0.9 s) instead of hashing all its keys (~2.9 s)."""
-    return f"trim(p.{target_col}) in (select trim({ROW}.{col}) from {ROWS})"
+def _wanted(col: str) -> str:
+    """The keys the judged rows refer to (trimmed, as keys are compared)."""
+    return f"select distinct trim({ROW}.{col}) as k from {ROWS}"
 
 
 def reference(entity: str, col: str, target: str, target_col: str, rule_code: str, required: bool) -> Rule:
+    table = raw_table(target)
+    # The parent keys the judged rows refer to, found without hashing every parent key: a
+    # key stored as sent is matched on the raw column, which DuckDB prunes by row-group
+    # min/max (a night's returns: 10M order lines in 0.03 s, against ~1 s trimming them
+    # all); only keys not found so (unknown, or sent with spaces) are trimmed for, and that
+    # scan is skipped when there are none.
     known = (
-        f"(select trim(p.{target_col}) from {raw_table(target)} as p "
-        f"where p.{target_col} is not null and {_referenced(col, target_col)})"
+        f"(with wanted as ({_wanted(col)}), "
+        f"exact as (select p.{target_col} as k from {table} as p "
+        f"where p.{target_col} in (select k from wanted)), "
+        "rest as (select k from wanted where k not in (select k from exact)) "
+        "select k from exact union all "
+        f"select trim(p.{target_col}) from {table} as p where trim(p.{target_col}) in (select k from rest))"
     )
     empty = "false" if required else "null"
     subject = f"case when {text(col)} is null then {empty} else trim({col}) in {known} end"
@@ -236,15 +245,16 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
         "and not exists (select 1 from raw._reject_resolutions as s where s.entity = r.entity "
         "and s.batch_id = r.batch_id and s.row_number = r.row_number and s.rule = r.rule)"
     )
-    # keys whose every version is rejected: only the keys with a rejected version are
-    # grouped (a few), not every parent key, and each child row probes that small set (a
-    # key that is unknown, or has an accepted version, passes)
+    rejected = f"(p._batch_id, p._row_number) in (select batch_id, row_number from ({open_rejects}))"
+    # keys whose every version is rejected: the keys with a rejected version that the judged
+    # rows refer to (usually none), then all versions of those only (a key that is unknown,
+    # or has an accepted version, passes); each child row probes that small set
     rejected_only = (
-        f"(with versions as (select trim(p.{target_col}) as k, (p._batch_id, p._row_number) in "
-        f"(select batch_id, row_number from ({open_rejects})) as rejected from {table} as p "
-        f"where p.{target_col} is not null and {_referenced(col, target_col)}) "
-        "select k from versions where k in (select k from versions where rejected) "
-        "group by k having bool_and(rejected))"
+        f"(with candidates as (select distinct trim(p.{target_col}) as k from {table} as p "
+        f"where p.{target_col} is not null and {rejected} and trim(p.{target_col}) in ({_wanted(col)})), "
+        f"versions as (select trim(p.{target_col}) as k, {rejected} as rejected from {table} as p "
+        f"where p.{target_col} is not null and trim(p.{target_col}) in (select k from candidates)) "
+        "select k from versions group by k having bool_and(rejected))"
     )
     subject = f"not (trim({col}) in {rejected_only})"
     return Rule(

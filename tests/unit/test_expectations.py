@@ -210,6 +210,39 @@ def _order_of_an_unknown_rep(tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConne
     return landing, con
 
 
+def test_a_parent_key_sent_with_spaces_is_the_same_key(tmp_path):
+    """Keys are compared trimmed. The parent lookups match keys as sent first (fast, on the
+    raw column) and trim only for those not found so: a parent sent as ' O80 ' is found for
+    a line of 'O80'; and a key whose exact version is rejected but whose spaced version is
+    accepted keeps its lines, while a key with only rejected versions does not."""
+    landing = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "handmade", landing)
+    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
+    _write(
+        landing,
+        "orders/orders",
+        "spaced.csv",
+        f"{orders}\n"
+        " O80 ,A1,S1,direct,2026-01-07,CNY,completed,2026-01-07\n"
+        "O81,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n"  # unknown rep: rejected
+        " O81 ,A1,S1,direct,2026-01-08,CNY,completed,2026-01-08\n"  # accepted version
+        "O82,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",  # rejected, no other
+    )
+    lines = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
+    _write(
+        landing,
+        "orders/order_lines",
+        "spaced.csv",
+        f"{lines}\nOL80,O80,P1,1,100,60,0\nOL81,O81,P1,1,100,60,0\nOL82,O82,P1,1,100,60,0\nOL83,O83,P1,1,100,60,0\n",
+    )
+    con = duckdb.connect()
+    load_all(con, landing)
+    rejects = con.execute(
+        f"select record_key, rule from {REJECTS} where entity = 'orders/order_lines' order by 1"
+    ).fetchall()
+    assert rejects == [("OL82", "order_rejected"), ("OL83", "unknown_order")]
+
+
 @pytest.fixture
 def judged_again(monkeypatch) -> list[str]:
     """The entities whose open rejects a load's re-check judges again, in order."""
