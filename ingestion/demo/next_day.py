@@ -70,6 +70,7 @@ def _append_events(con: duckdb.DuckDBPyConnection, landing: Path, day: date, tag
                 select {columns}
                 from events, last_day
                 where cast({dated_by} as date) = last_day.day
+                order by {key}  -- the same file on every run (row numbers name rejects)
             ) to '{out.as_posix()}' (header, delimiter ',')
             """
         )
@@ -104,6 +105,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                        '{day.isoformat()}' as order_date, currency, status,
                        '{day.isoformat()}T20:00:00' as updated_at
                 from last_orders
+                order by order_id
             ) to '{out["orders"].as_posix()}' (header, delimiter ',')
             """
         )
@@ -114,6 +116,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                        product_id, quantity, unit_price, unit_cost, discount
                 from {_relation(landing, "orders/order_lines")}
                 where order_id in (select order_id from last_orders)
+                order by order_line_id
             ) to '{out["lines"].as_posix()}' (header, delimiter ',')
             """
         )
@@ -123,6 +126,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                 select '{day.isoformat()}' as rate_date, currency, rate_to_base
                 from {_relation(landing, "orders/fx_rates")}
                 qualify row_number() over (partition by currency order by rate_date desc) = 1
+                order by currency
             ) to '{out["fx"].as_posix()}' (header, delimiter ',')
             """
         )
