@@ -6,7 +6,7 @@ phase from Dagster's step events,
 times the floor (one hand-written DuckDB query: revenue and gross profit per rep and
 month straight from the landing order files; and the same query on CSV copies of those
 files, the form of the issue's reference floor, to compare machines), then adds one day
-of data and runs again.
+of every daily source (ingestion/demo/next_day.py) and runs again.
 """
 
 from __future__ import annotations
@@ -301,6 +301,8 @@ def format_table(result: dict) -> str:
     lines = [
         f"scale {result['scale']:,} order lines ({result['order_lines']:,} written), "
         f"{result['reps']:,} reps, {result['cpu_count']} cores",
+        "+1 day: a day of every daily source, "
+        + ", ".join(f"{entity} {rows:,}" for entity, rows in result["next_day"]["added_rows"].items()),
         f"{'phase':<10} {'full run s':>11} {'peak MB':>9} {'+1 day s':>9} {'peak MB':>9}",
     ]
     nightly = {p["name"]: p for p in result["next_day"]["phases"]}
