@@ -42,6 +42,7 @@ def test_prints_the_phase_table_the_floor_and_the_ratio(bench):
     assert "the same query on CSV copies of those files (to compare machines): " in stdout
     assert "full run / floor: " in stdout
     assert "+1 day run / floor: " in stdout
+    assert "+1 day: a day of every daily source, orders/orders " in stdout
     assert "targets (set for 10,000,000 order lines on 2 cores; this run: 5,000):" in stdout
     for target in (
         "full run within 10x the floor: ",
@@ -92,6 +93,7 @@ def test_json_figures_add_up(bench):
 
 def test_the_next_day_run_is_incremental_and_loads_only_the_new_day(bench):
     folder, _ = bench
+    result = json.loads((folder / "bench-5000.json").read_text())
     con = duckdb.connect(str(folder / "warehouse" / "spm.build.duckdb"), read_only=True)
     try:
         builds = con.execute(
@@ -104,4 +106,7 @@ def test_the_next_day_run_is_incremental_and_loads_only_the_new_day(bench):
     finally:
         con.close()
     assert builds == [(True, True), (False, True)]
-    assert new_day_files == 3  # the day's orders, order lines and FX rates
+    # one file per entity of the day: orders, order lines, FX rates and every daily source
+    added = result["next_day"]["added_rows"]
+    assert new_day_files == len(added) + 1  # + the FX rates, which are not counted as rows
+    assert {"crm/activities", "surveys/responses", "orders/returns"} <= set(added)
