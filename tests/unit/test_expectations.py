@@ -179,6 +179,8 @@ def _write(landing: Path, folder: str, name: str, text: str) -> None:
 
 
 REPS = "rep_id,rep_name,email,role,team_id,manager_rep_id,region,hire_date,is_active,updated_at"
+ORDERS = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
+LINES = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
 
 
 def _rep_row(rep_id: str) -> str:
@@ -192,15 +194,13 @@ def _order_of_an_unknown_rep(tmp_path: Path) -> tuple[Path, duckdb.DuckDBPyConne
     OL70, loaded as run1: the order is rejected (unknown_rep), so is its line (order_rejected)."""
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "handmade", landing)
-    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
     _write(
         landing,
         "orders/orders",
         "late.csv",
-        f"{orders}\nO70,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",
+        f"{ORDERS}\nO70,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",
     )
-    lines = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
-    _write(landing, "orders/order_lines", "late.csv", f"{lines}\nOL70,O70,P1,1,100,60,0\n")
+    _write(landing, "orders/order_lines", "late.csv", f"{LINES}\nOL70,O70,P1,1,100,60,0\n")
     con = duckdb.connect()
     load_all(con, landing, "run1")
     assert set(con.execute(f"select rule from ({open_rejects_sql()})").fetchall()) == {
@@ -217,23 +217,21 @@ def test_a_parent_key_sent_with_spaces_is_the_same_key(tmp_path):
     accepted keeps its lines, while a key with only rejected versions does not."""
     landing = tmp_path / "landing"
     shutil.copytree(FIXTURES / "handmade", landing)
-    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
     _write(
         landing,
         "orders/orders",
         "spaced.csv",
-        f"{orders}\n"
+        f"{ORDERS}\n"
         " O80 ,A1,S1,direct,2026-01-07,CNY,completed,2026-01-07\n"
         "O81,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n"  # unknown rep: rejected
         " O81 ,A1,S1,direct,2026-01-08,CNY,completed,2026-01-08\n"  # accepted version
         "O82,A1,S9,direct,2026-01-07,CNY,completed,2026-01-07\n",  # rejected, no other
     )
-    lines = "order_line_id,order_id,product_id,quantity,unit_price,unit_cost,discount"
     _write(
         landing,
         "orders/order_lines",
         "spaced.csv",
-        f"{lines}\nOL80,O80,P1,1,100,60,0\nOL81,O81,P1,1,100,60,0\nOL82,O82,P1,1,100,60,0\nOL83,O83,P1,1,100,60,0\n",
+        f"{LINES}\nOL80,O80,P1,1,100,60,0\nOL81,O81,P1,1,100,60,0\nOL82,O82,P1,1,100,60,0\nOL83,O83,P1,1,100,60,0\n",
     )
     con = duckdb.connect()
     load_all(con, landing)
@@ -295,12 +293,11 @@ def test_a_new_batch_is_not_judged_twice(tmp_path, judged_again):
     landing, con = _order_of_an_unknown_rep(tmp_path)  # rejected at load: unknown rep
     assert judged_again == []
     # a second order of the unknown rep in the next drop: rejected at load, not judged twice
-    orders = "order_id,account_id,rep_id,channel,order_date,currency,status,updated_at"
     _write(
         landing,
         "orders/orders",
         "late2.csv",
-        f"{orders}\nO71,A1,S9,direct,2026-01-08,CNY,completed,2026-01-08\n",
+        f"{ORDERS}\nO71,A1,S9,direct,2026-01-08,CNY,completed,2026-01-08\n",
     )
     load_all(con, landing, "run2")
     assert judged_again == []
