@@ -147,7 +147,7 @@ def record_run_scope(
         f"insert into {RAW_SCHEMA}._run_scope "
         "(run_id, window_start, window_end, changed_since, full_refresh, recorded_at, all_periods) "
         "values (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, window_start, window_end, since, full, started, all_periods and not full],
+        [run_id, window_start, window_end, since, full, started, all_periods],
     )
     con.execute(
         f"insert into {RAW_SCHEMA}._dbt_builds (run_id, started_at, finished_at, succeeded, full_refresh, "
@@ -167,7 +167,7 @@ def record_run_scope(
         ],
     )
     con.execute("commit")
-    return RunScope(run_id, window_start, window_end, since, full, reason, all_periods and not full)
+    return RunScope(run_id, window_start, window_end, since, full, reason, all_periods)
 
 
 def _moved(settings: dict[str, tuple[str | None, str | None]]) -> str:
