@@ -245,12 +245,13 @@ def accepted_parent(entity: str, col: str, target: str, target_col: str, rule_co
         "and not exists (select 1 from raw._reject_resolutions as s where s.entity = r.entity "
         "and s.batch_id = r.batch_id and s.row_number = r.row_number and s.rule = r.rule)"
     )
-    rejected = f"(p._batch_id, p._row_number) in (select batch_id, row_number from ({open_rejects}))"
+    rejected = "(p._batch_id, p._row_number) in (select batch_id, row_number from open_rejects)"
     # keys whose every version is rejected: the keys with a rejected version that the judged
     # rows refer to (usually none), then all versions of those only (a key that is unknown,
     # or has an accepted version, passes); each child row probes that small set
     rejected_only = (
-        f"(with candidates as (select distinct trim(p.{target_col}) as k from {table} as p "
+        f"(with open_rejects as ({open_rejects}), "
+        f"candidates as (select distinct trim(p.{target_col}) as k from {table} as p "
         f"where p.{target_col} is not null and {rejected} and trim(p.{target_col}) in ({_wanted(col)})), "
         f"versions as (select trim(p.{target_col}) as k, {rejected} as rejected from {table} as p "
         f"where p.{target_col} is not null and trim(p.{target_col}) in (select k from candidates)) "

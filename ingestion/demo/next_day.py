@@ -61,7 +61,7 @@ def _append_events(con: duckdb.DuckDBPyConnection, landing: Path, day: date, tag
             for c in entity.all_columns
         )
         out = landing / folder / f"{entity.name}_{tag}.csv"
-        con.execute(
+        (counts[folder],) = con.execute(  # copy returns the rows it wrote
             f"""
             copy (
                 with
@@ -73,8 +73,7 @@ def _append_events(con: duckdb.DuckDBPyConnection, landing: Path, day: date, tag
                 order by {key}  -- the same file on every run (row numbers name rejects)
             ) to '{out.as_posix()}' (header, delimiter ',')
             """
-        )
-        counts[folder] = con.execute(f"select count(*) from read_csv('{out.as_posix()}')").fetchone()[0]
+        ).fetchone()
     return counts
 
 
@@ -109,7 +108,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
             ) to '{out["orders"].as_posix()}' (header, delimiter ',')
             """
         )
-        con.execute(
+        (lines,) = con.execute(
             f"""
             copy (
                 select order_line_id || '-{tag}' as order_line_id, order_id || '-{tag}' as order_id,
@@ -119,7 +118,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                 order by order_line_id
             ) to '{out["lines"].as_posix()}' (header, delimiter ',')
             """
-        )
+        ).fetchone()
         con.execute(
             f"""
             copy (
@@ -131,7 +130,6 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
             """
         )
         orders = con.execute("select count(*) from last_orders").fetchone()[0]
-        lines = con.execute(f"select count(*) from read_csv('{out['lines'].as_posix()}')").fetchone()[0]
         events = _append_events(con, landing, day, tag)
     finally:
         con.close()
