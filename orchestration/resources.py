@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+from expectations.sql import EvalContext
 from ingestion.landing import ensure_raw_schema
 from ingestion.plan import Plan, load_plan
 from orchestration.settings import Settings
@@ -58,6 +59,14 @@ class SpmResource(dg.ConfigurableResource):
     def plan(self) -> Plan:
         s = self.settings()
         return load_plan(s.plan_path, base_currency=s.base_currency, timezone=s.timezone)
+
+    def rules_context(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> EvalContext:
+        """What the row rules judge by, with the run's start as "now": a load and the checks
+        of its rows draw the "more than a day in the future" line at the same instant. With
+        each step's own clock, a row a few seconds from the line was on both sides of it, and
+        the checks failed the run for disagreeing with the load."""
+        record = context.instance.get_run_record_by_id(context.run.run_id)
+        return EvalContext.from_plan(self.plan(), now=record.create_timestamp if record else None)
 
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

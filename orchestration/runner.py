@@ -38,8 +38,8 @@ def run_pipeline(
     default today; `backfill`: a first and last day recomputed in one run instead;
     `full_refresh`: rebuild the incremental models from raw.
     """
-    from expectations.suites import start_gx_worker
-    from orchestration.dbt_worker import start_dbt_worker
+    from expectations.suites import start_gx_worker, stop_gx_worker
+    from orchestration.dbt_worker import start_dbt_worker, stop_dbt_worker
     from orchestration.settings import Settings
 
     settings = Settings.from_env()
@@ -73,6 +73,11 @@ def run_pipeline(
     else:
         tags = {"dagster/partition": partition or latest_partition_key()}
     with contextlib.ExitStack() as stack:
+        # The helper processes end with the run, also when a failed check stopped it before
+        # the build (which ends them otherwise): a process that runs the pipeline in a
+        # multiprocessing child (`spm bench`) gets no atexit, and would wait for them forever.
+        stack.callback(stop_dbt_worker)
+        stack.callback(stop_gx_worker, now=True)
         stack.enter_context(keep_build_file_open())
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,11 @@
     {%- if in_unit_test() -%}
         {%- do return(scope) -%}
     {%- endif -%}
+    {#- read once per invocation: the macros of a night's models ask ~190 times. `graph` is
+        the one object every node's context shares, and it lives as long as the invocation. -#}
+    {%- if execute and 'spm_run_scope' in graph -%}
+        {%- do return(graph['spm_run_scope']) -%}
+    {%- endif -%}
     {%- set src = source('control', 'run_scope') -%}
     {%- if execute and src is not none -%}
         {%- set relation = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
@@ -42,6 +47,9 @@
                 {%- if scope.window_end is none -%}{%- do scope.update({'window_end': rows[0][1]}) -%}{%- endif -%}
             {%- endif -%}
         {%- endif -%}
+    {%- endif -%}
+    {%- if execute -%}
+        {%- do graph.update({'spm_run_scope': scope}) -%}
     {%- endif -%}
     {%- do return(scope) -%}
 {%- endmacro %}

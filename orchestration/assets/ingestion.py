@@ -4,7 +4,6 @@ import dagster as dg
 
 from expectations.loading import load_with_rules
 from expectations.rules import parents
-from expectations.sql import EvalContext
 from ingestion.entities import ENTITIES, ENTITY_BY_FOLDER, Entity
 from ingestion.plan import write_plan_tables
 from orchestration.executor import PARALLEL_TAGS
@@ -61,7 +60,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, spm: SpmResource) -> dg.MaterializeResult:
         settings = spm.settings()
-        rules_context = EvalContext.from_plan(spm.plan())
+        rules_context = spm.rules_context(context)
         with spm.build_connection() as con:
             result, quality = load_with_rules(
                 con, settings.landing_dir, entity, rules_context, context.run.run_id

@@ -205,7 +205,7 @@ def _entity_checks(entity: Entity) -> dg.AssetChecksDefinition:
             ]
             if wanted & {"expectations", "freshness"}:
                 try:
-                    ctx = EvalContext.from_plan(spm.plan())
+                    ctx = spm.rules_context(context)
                     results += expectations_and_freshness(con, entity, run_id, ctx)
                 except Exception as exc:  # a broken suite is an error, never a pass
                     context.log.error(f"{entity.folder}: expectations did not run: {exc!r}")

@@ -178,3 +178,9 @@ def test_a_failed_blocking_check_stops_the_publish(dirty, monkeypatch):
     assert "check raw/orders/orders:rows_reconcile failed" in outcome.errors
     assert company.warehouse.stat().st_mtime_ns == stamp
     assert snapshot(company, "bonus_rep_period") == before
+    # no build ended the GX and dbt processes: the run did (a bench child waited for them)
+    from expectations import suites
+    from orchestration import dbt_worker
+
+    assert "pool" not in suites._WORKER
+    assert "process" not in dbt_worker._WORKER
