@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -66,7 +67,12 @@ class SpmResource(dg.ConfigurableResource):
         each step's own clock, a row a few seconds from the line was on both sides of it, and
         the checks failed the run for disagreeing with the load."""
         record = context.instance.get_run_record_by_id(context.run.run_id)
-        return EvalContext.from_plan(self.plan(), now=record.create_timestamp if record else None)
+        started = None
+        if record is not None and record.start_time:  # not its creation: a queued run may wait
+            started = datetime.fromtimestamp(record.start_time, UTC)
+        elif record is not None:
+            started = record.create_timestamp
+        return EvalContext.from_plan(self.plan(), now=started)
 
     @contextmanager
     def build_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -1,6 +1,7 @@
 """The steps of one run judge "in the future" by one clock: the run's start."""
 
 import time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -26,6 +27,6 @@ def test_every_step_of_a_run_judges_by_the_runs_start():
     assert result.success
     load_ctx, check_ctx = seen
     assert load_ctx.now_local == check_ctx.now_local
-    started = instance.get_run_record_by_id(result.run_id).create_timestamp
+    started = datetime.fromtimestamp(instance.get_run_record_by_id(result.run_id).start_time, UTC)
     expected = started.astimezone(ZoneInfo(load_ctx.timezone)).replace(tzinfo=None)
     assert load_ctx.now_local == expected
