@@ -61,7 +61,8 @@ dev: $(STAMP)
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache
 
-# Benchmark: `make bench SCALE=10000000` (default 1,000,000 order lines).
+# Benchmark: `make bench SCALE=10000000` (default 1,000,000 order lines; NIGHTS next-day runs).
 SCALE ?= 1000000
+NIGHTS ?= 3
 bench: $(STAMP)
-	$(BIN)/spm bench --scale $(SCALE)
+	$(BIN)/spm bench --scale $(SCALE) --nights $(NIGHTS)
