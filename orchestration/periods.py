@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from ingestion.landing import ensure_raw_schema
+from ingestion.run_scope import ensure_scope_tables
 from orchestration.publish import publish_duckdb
 from orchestration.settings import Settings
 
@@ -69,6 +70,15 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
         raise CloseError(f"the build warehouse is busy (a run in progress?): {exc}") from exc
     try:
         ensure_raw_schema(con)
+        ensure_scope_tables(con)
+        last_build = con.execute(
+            "select run_id, succeeded from raw._dbt_builds order by started_at desc limit 1"
+        ).fetchone()
+        if last_build is None or not last_build[1]:
+            # its incremental marts may be half rebuilt: republishing them would show that
+            raise CloseError(
+                "the last dbt build did not succeed: run `spm run` until it does, then close the period"
+            )
         if con.execute(
             "select count(*) from raw._closed_periods where period_grain = ? and period_start = ?",
             [grain, start],
@@ -136,5 +146,8 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
 
         publish_from_spark(spark, settings.warehouse, f"close-{grain}-{start}", MANIFEST, timezone)
     else:
-        publish_duckdb(settings.build_db, settings.warehouse, run_id=f"close-{grain}-{start}")
+        # the marts of the last build, so the next night swaps in only what it rebuilt
+        publish_duckdb(
+            settings.build_db, settings.warehouse, f"close-{grain}-{start}", build_run_id=last_build[0]
+        )
     return CloseResult(grain, start, rows, {k: float(v) for k, v in payout.items()})

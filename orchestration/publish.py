@@ -6,9 +6,10 @@ the old one in one step: a reader holding the old file keeps a consistent snapsh
 new reader sees the new one, nobody ever sees half of a run, and no reader's lock can
 stop the writer.
 
-After an incremental dbt build (docs/scaling.md), when the published file is the one the
-previous build published, the new file starts as a copy of it and only the rows that
-build replaced are swapped in the large marts (the orders of int_scope__orders, the
+After an incremental dbt build (docs/scaling.md), when the published file holds the marts
+of the previous build (its `_publish_info.build_run_id`: published by that run, or
+republished from that build by `spm close-period`), the new file starts as a copy of it
+and only the rows the build replaced are swapped in the large marts (the orders of int_scope__orders, the
 periods of int_scope__periods, or every period from a grain's first one there on); every
 other mart is copied whole. Row counts must then equal the build's, or the file is
 written from scratch.
@@ -81,7 +82,8 @@ def write_publish_info(
     con: duckdb.DuckDBPyConnection, schema: str, run_id: str, tables: int, **about: str
 ) -> None:
     """The `_publish_info` row of a published file: which run, when, how many marts, and
-    how it was written (`about`: mode=partial|full, or source=postgres|spark)."""
+    how it was written (`about`: mode=partial|full and build_run_id, or
+    source=postgres|spark)."""
     con.execute(f"drop table if exists {schema}._publish_info")
     extra = "".join(f", ? as {name}" for name in about)
     con.execute(
@@ -90,21 +92,26 @@ def write_publish_info(
     )
 
 
-def publish_duckdb(build_db: Path, warehouse: Path, run_id: str) -> PublishResult:
+def publish_duckdb(
+    build_db: Path, warehouse: Path, run_id: str, build_run_id: str | None = None
+) -> PublishResult:
+    """Publish the build's marts as run `run_id`. `build_run_id`: the run whose dbt build
+    they are (default `run_id`: a nightly run publishes what it built)."""
+    build_run_id = build_run_id or run_id
     with swapped_in(warehouse) as tmp:
         counts = None
         if _previous_publish_is_current(build_db, warehouse):
             shutil.copyfile(warehouse, tmp)
-            counts = _write_marts(build_db, tmp, run_id, partial=True)
+            counts = _write_marts(build_db, tmp, run_id, build_run_id, partial=True)
             if counts is None:  # counts did not reconcile: start again from scratch
                 tmp.unlink(missing_ok=True)
         if counts is None:
-            counts = _write_marts(build_db, tmp, run_id, partial=False)
+            counts = _write_marts(build_db, tmp, run_id, build_run_id, partial=False)
     return PublishResult(warehouse, counts)
 
 
 def _previous_publish_is_current(build_db: Path, warehouse: Path) -> bool:
-    """The build is incremental and the published file is what its predecessor published."""
+    """The build is incremental and the published file holds its predecessor's marts."""
     if not warehouse.exists():
         return False
     con = duckdb.connect(config=Settings.from_env().duckdb_config())
@@ -119,15 +126,17 @@ def _previous_publish_is_current(build_db: Path, warehouse: Path) -> bool:
             where not s.full_refresh
             """
         ).fetchone()
-        published = con.execute(f"select run_id from published.{MARTS_SCHEMA}._publish_info").fetchone()
+        published = con.execute(f"select build_run_id from published.{MARTS_SCHEMA}._publish_info").fetchone()
         return previous is not None and published is not None and previous[0] == published[0]
-    except duckdb.Error:  # an older build or published file without these tables
+    except duckdb.Error:  # an older build or published file without these tables or columns
         return False
     finally:
         con.close()
 
 
-def _write_marts(build_db: Path, target: Path, run_id: str, *, partial: bool) -> dict[str, int] | None:
+def _write_marts(
+    build_db: Path, target: Path, run_id: str, build_run_id: str, *, partial: bool
+) -> dict[str, int] | None:
     """Write the build's marts into `target`; None if a partial write did not reconcile."""
     counts: dict[str, int] = {}
     con = duckdb.connect(config=Settings.from_env().duckdb_config())
@@ -173,7 +182,12 @@ def _write_marts(build_db: Path, target: Path, run_id: str, *, partial: bool) ->
                 con.execute("rollback")
                 return None
         write_publish_info(
-            con, f"published.{MARTS_SCHEMA}", run_id, len(tables), mode="partial" if partial else "full"
+            con,
+            f"published.{MARTS_SCHEMA}",
+            run_id,
+            len(tables),
+            mode="partial" if partial else "full",
+            build_run_id=build_run_id,
         )
         con.execute("commit")
         con.execute("detach published")

@@ -14,10 +14,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from orchestration.periods import CloseError, close_period
+from orchestration.publish import publish_duckdb
 from orchestration.settings import Settings
+from tests.conftest import mart_differences
 
 pytestmark = pytest.mark.slow
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
@@ -58,6 +61,16 @@ def closed_company(tmp_path_factory, handmade_run):
     assert company.run(mp).success
     mp.undo()
     return company, before, result
+
+
+@pytest.fixture(scope="module")
+def night_after_close(closed_company, tmp_path_factory):
+    """The late-data run's publish, and a full publish of the same build beside it."""
+    company, _, _ = closed_company
+    info = company.query("select mode, run_id, build_run_id from marts._publish_info")[0]
+    full = tmp_path_factory.mktemp("full-publish") / "spm.duckdb"
+    publish_duckdb(company.build_db, full, "full-publish")
+    return company, info, full
 
 
 def test_close_reports_what_it_froze(closed_company):
@@ -117,3 +130,40 @@ def test_a_period_that_has_not_ended_cannot_be_closed(closed_company):
         close_period(Settings.from_env(), "Asia/Shanghai", "month", date(2999, 1, 1))
     with pytest.raises(CloseError, match="not the first day"):
         close_period(Settings.from_env(), "Asia/Shanghai", "month", date(2026, 1, 2))
+
+
+def test_the_night_after_a_close_swaps_in_only_what_it_rebuilt(night_after_close):
+    # the close republished the last build's marts: the next night can start from them
+    company, (mode, run_id, build_run_id), full = night_after_close
+    assert (mode, build_run_id) == ("partial", run_id)
+    differences = mart_differences(company.warehouse, full)
+    assert differences["bonus_rep_period"][0] > 0 and differences["kpi_rep_period"][0] > 0
+    assert {m: d for m, d in differences.items() if d[1] or d[2]} == {}
+
+
+def test_no_close_after_a_failed_build(handmade_run, tmp_path):
+    from tests.conftest import copy_company
+
+    mp = pytest.MonkeyPatch()
+    company = copy_company(handmade_run, tmp_path)
+    company.use_env(mp)
+    try:
+        con = duckdb.connect(str(company.build_db))
+        try:  # a build that stopped half way: some incremental marts a step ahead of others
+            con.execute(
+                "insert into raw._dbt_builds (run_id, started_at, succeeded, full_refresh) "
+                "select 'failed-run', max(started_at) + interval 1 minute, false, false from raw._dbt_builds"
+            )
+        finally:
+            con.close()
+        published = company.warehouse.stat().st_mtime_ns
+        with pytest.raises(CloseError, match="the last dbt build did not succeed"):
+            close_period(Settings.from_env(), "Asia/Shanghai", "month", JAN)
+        assert company.warehouse.stat().st_mtime_ns == published
+        con = duckdb.connect(str(company.build_db), read_only=True)
+        try:
+            assert con.execute("select count(*) from raw._closed_periods").fetchone() == (0,)
+        finally:
+            con.close()
+    finally:
+        mp.undo()
