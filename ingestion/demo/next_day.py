@@ -3,9 +3,9 @@ the next day, with new ids (what a nightly drop looks like): orders and their li
 FX rate per currency, and the day's activities, leads, new opportunities, survey
 responses, complaints, returns and training. Used by the benchmark.
 
-Each entity's copied day is its busiest of the last seven days with rows: a weekday, so
-that a night is a full working day's load whichever weekday the history ends on (a
-Saturday brings a fifth of a Monday's orders)."""
+Each entity's copied day is the median, by rows, of its last seven days with rows: a
+typical working day whichever weekday the history ends on (in a generated company a
+Saturday brings a fifth of a weekday's orders, a Friday twice as many)."""
 
 from __future__ import annotations
 
@@ -44,17 +44,20 @@ DAILY_EVENTS = (
 
 
 def _copied_day(rows: str, dated_by: str) -> str:
-    """SQL: the busiest of the last seven days with rows in relation `rows` (by `dated_by`)."""
+    """SQL: the median day by rows (the lower middle one) of the last seven days with rows
+    in relation `rows`, dated by `dated_by`."""
     return f"""(
         select day from (
-            select cast({dated_by} as date) as day, count(*) as n
-            from {rows}
-            group by 1
-            order by day desc
-            limit 7
+            select day, row_number() over (order by n, day desc) as position, count(*) over () as days
+            from (
+                select cast({dated_by} as date) as day, count(*) as n
+                from {rows}
+                group by 1
+                order by day desc
+                limit 7
+            )
         )
-        order by n desc, day desc
-        limit 1
+        where position = (days + 1) // 2
     )"""
 
 
@@ -98,7 +101,7 @@ def _append_events(con: duckdb.DuckDBPyConnection, landing: Path, day: date, tag
 
 def append_next_day(landing: Path, day: date) -> dict[str, int]:
     """Write a day of orders, lines, FX rates and the other daily entities for `day`,
-    copied from the busiest recent day of each; return the rows written per entity."""
+    copied from a typical recent day of each; return the rows written per entity."""
     tag = f"{day:%Y%m%d}"
     out = {
         "orders": landing / "orders/orders" / f"orders_{tag}.csv",
