@@ -210,7 +210,7 @@ def export_bonus_cmd(grain: str, start, out: Path) -> None:
 @click.option("--scale", default=1_000_000, show_default=True, help="Order lines to generate.")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("data/bench"), show_default=True)
-@click.option("--nights", default=3, show_default=True,
+@click.option("--nights", default=3, show_default=True, type=click.IntRange(min=1),
               help="Next-day runs, one per day up to today; the median is the +1 day figure.")  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Where to write the figures (default WORKDIR/bench-SCALE.json).")  # fmt: skip
@@ -222,8 +222,6 @@ def bench_cmd(scale: int, seed: int, workdir: Path, nights: int, json_out: Path 
 
     workdir = workdir / f"scale-{scale}"
     shutil.rmtree(workdir, ignore_errors=True)
-    if nights < 1:
-        raise click.BadParameter("at least 1", param_hint="--nights")
     result = bench(scale, seed, workdir, json_out or workdir / f"bench-{scale}.json", nights=nights)
     click.echo(format_table(result))
     click.echo(f"figures: {json_out or workdir / f'bench-{scale}.json'}")
