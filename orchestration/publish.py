@@ -9,10 +9,10 @@ stop the writer.
 After an incremental dbt build (docs/scaling.md), when the published file holds the marts
 of the previous build (its `_publish_info.build_run_id`: published by that run, or
 republished from that build by `spm close-period`), the new file starts as a copy of it
-and only the rows the build replaced are swapped in the large marts (the orders of int_scope__orders, the
-periods of int_scope__periods, or every period from a grain's first one there on); every
-other mart is copied whole. Row counts must then equal the build's, or the file is
-written from scratch.
+and only the rows the build replaced are swapped in the large marts (the orders of
+int_scope__orders, the periods of int_scope__periods, or every period from a grain's
+first one there on); every other mart is copied whole. Row counts must then equal the
+build's, or the file is written from scratch.
 """
 
 from __future__ import annotations

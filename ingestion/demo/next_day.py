@@ -113,7 +113,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
         con.execute("set enable_progress_bar = false")  # the bench prints its own output
         con.execute(
             f"""
-            create temp table last_orders as
+            create temp table copied_orders as
             with all_orders as (select * from {_relation(landing, "orders/orders")})
             select * from all_orders
             where cast(order_date as date) = {_copied_day("all_orders", "order_date")}
@@ -125,7 +125,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                 select order_id || '-{tag}' as order_id, account_id, rep_id, channel,
                        '{day.isoformat()}' as order_date, currency, status,
                        '{day.isoformat()}T20:00:00' as updated_at
-                from last_orders
+                from copied_orders
                 order by order_id
             ) to '{out["orders"].as_posix()}' (header, delimiter ',')
             """
@@ -136,7 +136,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
                 select order_line_id || '-{tag}' as order_line_id, order_id || '-{tag}' as order_id,
                        product_id, quantity, unit_price, unit_cost, discount
                 from {_relation(landing, "orders/order_lines")}
-                where order_id in (select order_id from last_orders)
+                where order_id in (select order_id from copied_orders)
                 order by order_line_id
             ) to '{out["lines"].as_posix()}' (header, delimiter ',')
             """
@@ -151,7 +151,7 @@ def append_next_day(landing: Path, day: date) -> dict[str, int]:
             ) to '{out["fx"].as_posix()}' (header, delimiter ',')
             """
         )
-        orders = con.execute("select count(*) from last_orders").fetchone()[0]
+        orders = con.execute("select count(*) from copied_orders").fetchone()[0]
         events = _append_events(con, landing, day, tag)
     finally:
         con.close()
