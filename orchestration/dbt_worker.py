@@ -26,7 +26,6 @@ import tempfile
 import threading
 from pathlib import Path
 
-from orchestration.gc_pauses import fewer_gc_pauses
 from orchestration.shutdown import exit_without_teardown
 
 WORKER_ENV = "SPM_DBT_WORKER"  # the socket `spm-dbt` hands the invocation to
@@ -145,8 +144,7 @@ def _serve(listen_fd: int, parent_pid: int, target: str) -> int:
     sys.argv = request["argv"]
     code = 0
     try:
-        with fewer_gc_pauses():  # dbt's imports frozen; its manifest then scanned rarely
-            cli.main(args=request["argv"][1:], prog_name="dbt")
+        cli.main(args=request["argv"][1:], prog_name="dbt")
     except SystemExit as exc:  # how click ends, with dbt's exit code
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from orchestration.gc_pauses import fewer_gc_pauses
-
 if TYPE_CHECKING:
     import dagster as dg
 
@@ -26,7 +24,6 @@ class RunOutcome:
     step_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # step -> (start, end)
 
 
-@fewer_gc_pauses()  # from before Dagster's import: its full collections were ~0.3 s
 def run_pipeline(
     log_path: Path | None = None,
     log_level: str = "WARNING",
