@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import duckdb
 
@@ -86,6 +87,13 @@ def ensure_scope_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table {RAW_SCHEMA}._dbt_builds add column if not exists {column} varchar")
 
 
+def last_build(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The latest row of raw._dbt_builds by column name (None before the first build)."""
+    cursor = con.execute(f"select * from {RAW_SCHEMA}._dbt_builds order by started_at desc limit 1")
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
 def record_run_scope(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -108,35 +116,34 @@ def record_run_scope(
     if window_end <= window_start:
         raise ValueError(f"empty partition window: {window_start} .. {window_end} (end is exclusive)")
     ensure_scope_tables(con)
-    last = con.execute(
-        f"""
-        select started_at, plan_sha256, project_fingerprint, succeeded, base_currency, timezone, dbt_target
-        from {RAW_SCHEMA}._dbt_builds
-        order by started_at desc
-        limit 1"""
-    ).fetchone()
+    last = last_build(con)
     all_periods = False
     if full_refresh:
         since, reason = None, "full refresh requested"
     elif last is None:
         since, reason = None, "first build"
-    elif not last[3]:
+    elif not last["succeeded"]:
         # A failed build may have left some incremental tables a step ahead of others:
         # rebuilding is the one recovery that needs no bookkeeping of partial states.
         since, reason = None, "the last build did not succeed"
-    elif project_fingerprint and last[2] and last[2] != project_fingerprint:
+    elif (
+        project_fingerprint
+        and last["project_fingerprint"]
+        and last["project_fingerprint"] != project_fingerprint
+    ):
         since, reason = None, "dbt models changed since the last build"
     elif moved := _moved(
         {
-            "base currency": (last[4], base_currency),
-            "time zone": (last[5], timezone),
-            "dbt target": (last[6], dbt_target),
+            "base currency": (last["base_currency"], base_currency),
+            "time zone": (last["timezone"], timezone),
+            "dbt target": (last["dbt_target"], dbt_target),
         }
     ):
         since, reason = None, f"{moved} since the last build"
     else:
-        since, reason = last[0], f"rows changed since {last[0]:%Y-%m-%d %H:%M:%S} UTC"
-        if plan_sha256 and last[1] and last[1] != plan_sha256:
+        since = last["started_at"]
+        reason = f"rows changed since {since:%Y-%m-%d %H:%M:%S} UTC"
+        if plan_sha256 and last["plan_sha256"] and last["plan_sha256"] != plan_sha256:
             all_periods = True
             reason = f"plan rules changed since the last build: every open period is rescored; {reason}"
     started = _now()

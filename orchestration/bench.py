@@ -232,7 +232,7 @@ def floor_on_csv(landing: Path, scratch: Path, base_currency: str = "CNY") -> tu
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None, nights: int = 1) -> dict:
+def bench(scale: int, seed: int, workdir: Path, out_json: Path | None = None, nights: int = 3) -> dict:
     from ingestion.demo.generator import default_as_of, generate_company
     from ingestion.demo.next_day import append_next_day
 

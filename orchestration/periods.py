@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from ingestion.landing import ensure_raw_schema
-from ingestion.run_scope import ensure_scope_tables
+from ingestion.run_scope import ensure_scope_tables, last_build
 from orchestration.publish import publish_duckdb
 from orchestration.settings import Settings
 
@@ -71,10 +71,8 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
     try:
         ensure_raw_schema(con)
         ensure_scope_tables(con)
-        last_build = con.execute(
-            "select run_id, succeeded from raw._dbt_builds order by started_at desc limit 1"
-        ).fetchone()
-        if last_build is None or not last_build[1]:
+        last = last_build(con)
+        if last is None or not last["succeeded"]:
             # its incremental marts may be half rebuilt: republishing them would show that
             raise CloseError(
                 "the last dbt build did not succeed: run `spm run` until it does, then close the period"
@@ -148,6 +146,6 @@ def close_period(settings: Settings, timezone: str, grain: str, start: date, for
     else:
         # the marts of the last build, so the next night swaps in only what it rebuilt
         publish_duckdb(
-            settings.build_db, settings.warehouse, f"close-{grain}-{start}", build_run_id=last_build[0]
+            settings.build_db, settings.warehouse, f"close-{grain}-{start}", build_run_id=last["run_id"]
         )
     return CloseResult(grain, start, rows, {k: float(v) for k, v in payout.items()})

@@ -20,7 +20,7 @@ import pytest
 from orchestration.periods import CloseError, close_period
 from orchestration.publish import publish_duckdb
 from orchestration.settings import Settings
-from tests.conftest import mart_differences
+from tests.conftest import copy_company, mart_differences
 
 pytestmark = pytest.mark.slow
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
@@ -142,8 +142,6 @@ def test_the_night_after_a_close_swaps_in_only_what_it_rebuilt(night_after_close
 
 
 def test_no_close_after_a_failed_build(handmade_run, tmp_path):
-    from tests.conftest import copy_company
-
     mp = pytest.MonkeyPatch()
     company = copy_company(handmade_run, tmp_path)
     company.use_env(mp)
